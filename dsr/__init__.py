@@ -1,0 +1,33 @@
+"""dsr: a self-hosted engine for GDPR data-subject rights requests."""
+
+import os
+
+from flask import Flask
+
+from dsr import cli, config, db as database, i18n, queue
+from dsr.extensions import csrf, db, limiter, migrate
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"))
+    config.configure(app, test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    limiter.init_app(app)
+    i18n.init_app(app)
+    queue.init_app(app)
+    cli.init_app(app)
+
+    from dsr import web
+
+    web.init_app(app)
+    return app

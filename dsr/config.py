@@ -1,0 +1,115 @@
+"""Configuration: defaults, then the environment, then the test mapping, then the instance TOML.
+
+The instance TOML (`DSR_CONFIG`) describes the controller: its identity, DPO,
+supervisory authority, processing register and connectors. A demo file ships
+for development.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+
+from flask import Flask
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+DEMO_CONFIG = Path(__file__).parent / "demo" / "instance.toml"
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def defaults(instance_path: str) -> dict:
+    """Settings used when nothing else says otherwise."""
+    return {
+        "DSR_ENV": "development",
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.join(instance_path, 'dsr.sqlite3')}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "MAIL_BACKEND": "outbox",
+        "MAIL_FROM": "dsr@localhost",
+        "OUTBOX_DIR": os.path.join(instance_path, "outbox"),
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": 587,
+        "SMTP_SECURITY": "starttls",
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_TIMEOUT": 30,
+        "DSR_CONFIG": str(DEMO_CONFIG),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "VERIFY_LINK_MAX_AGE": 48 * HOUR,
+        "STATUS_LINK_MAX_AGE": 400 * DAY,
+        "DOWNLOAD_LINK_MAX_AGE": 7 * DAY,
+        "INFO_LINK_MAX_AGE": 14 * DAY,
+        "VERIFICATION_WINDOW_DAYS": 7,
+        "RATELIMIT_SUBMIT_IP": "20 per hour",
+        "RATELIMIT_SUBMIT_EMAIL": "5 per hour",
+        "RATELIMIT_RESEND_IP": "10 per hour",
+        "RATELIMIT_RESEND_EMAIL": "3 per hour",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "LANGUAGES": ("fr", "en"),
+        "WTF_CSRF_TIME_LIMIT": 4 * HOUR,
+    }
+
+
+#: environment variable -> config key, with a converter
+ENVIRONMENT = {
+    "DSR_ENV": ("DSR_ENV", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "BASE_URL": ("BASE_URL", str),
+    "MAIL_BACKEND": ("MAIL_BACKEND", str),
+    "MAIL_FROM": ("MAIL_FROM", str),
+    "OUTBOX_DIR": ("OUTBOX_DIR", str),
+    "SMTP_HOST": ("SMTP_HOST", str),
+    "SMTP_PORT": ("SMTP_PORT", int),
+    "SMTP_SECURITY": ("SMTP_SECURITY", str),
+    "SMTP_USERNAME": ("SMTP_USERNAME", str),
+    "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "DSR_CONFIG": ("DSR_CONFIG", str),
+}
+
+
+def from_environment(environ=os.environ) -> dict:
+    """The settings given as environment variables."""
+    return {key: convert(environ[name]) for name, (key, convert) in ENVIRONMENT.items() if name in environ}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+def load_instance(path: str) -> dict:
+    """Parse the instance TOML, with an error that names the file and the line."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"DSR_CONFIG: no such file: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"DSR_CONFIG: {path} is not valid TOML: {exc}") from exc
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Fill `app.config` in order of precedence and refuse unsafe production settings."""
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    if "INSTANCE" not in app.config:
+        app.config["INSTANCE"] = load_instance(app.config["DSR_CONFIG"])
+    check(app.config)
+
+
+def check(config) -> None:
+    """Errors a operator must fix before the app may start."""
+    if config["DSR_ENV"] not in ("development", "production"):
+        raise ConfigError("DSR_ENV must be 'development' or 'production'")
+    if config["DSR_ENV"] == "production" and config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
+        raise ConfigError("SECRET_KEY: set a long random secret; the development key is refused in production")
+    if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
+        raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
+    if "controller" not in config["INSTANCE"]:
+        raise ConfigError("DSR_CONFIG: the [controller] table is missing")

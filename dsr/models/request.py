@@ -1,0 +1,76 @@
+"""A data-subject request and the pauses of its legal clock."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dsr.extensions import db
+from dsr.models.types import UTCDateTime, utcnow
+from dsr.status import RequestStatus
+
+
+class DataRequest(db.Model):
+    """What a person asked for, about which data, and where it stands.
+
+    The type-specific part lives in `details` (validated by the type's
+    definition in `workflows`); `identifiers` holds what connectors match on
+    besides the email (phone, customer number).
+    """
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    identifiers: Mapped[dict] = mapped_column(JSON, default=dict)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: end of the last day to answer, in the controller's time zone, stored in UTC
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: set when the deadline was extended by up to two months (Art. 12(3))
+    extended_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the nonce inside the current verification link; cleared once used,
+    #: replaced on resend, so that every link works once
+    verify_nonce: Mapped[str | None] = mapped_column(String(32))
+
+    pauses: Mapped[list["ClockPause"]] = relationship(
+        back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_enum(self) -> RequestStatus:
+        return RequestStatus(self.status)
+
+    @property
+    def effective_due_at(self) -> datetime:
+        """The deadline in force: the extended one once an extension is decided."""
+        return self.extended_due_at or self.due_at
+
+
+class ClockPause(db.Model):
+    """A span during which the legal clock stood still (awaiting the subject)."""
+
+    __tablename__ = "clock_pauses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[DataRequest] = relationship(back_populates="pauses")
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number handed out in a year (`DSR-YYYY-NNNNNN`)."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

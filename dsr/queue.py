@@ -1,0 +1,72 @@
+"""RQ glue in one place: the connection, the queues, enqueueing, the worker and cron.
+
+Jobs take ids, never ORM objects, and run inside a fresh app context each
+(`AppJob`), so a job sees the same configuration and database as the web app.
+"""
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue, Retry, SimpleWorker, Worker
+from rq.cron import CronScheduler
+from rq.job import Job
+
+logger = logging.getLogger(__name__)
+
+#: every queue the app uses; the worker listens on all of them, in this order
+QUEUES = ("mail", "default")
+
+
+class AppJob(Job):
+    """A job that runs inside an application context of the worker's app."""
+
+    #: the app the worker serves, set by `run_worker` before it starts
+    flask_app: Flask | None = None
+
+    def perform(self):
+        if AppJob.flask_app is None:
+            raise RuntimeError("AppJob.flask_app is not set: start workers with `flask dsr worker`")
+        with AppJob.flask_app.app_context():
+            return super().perform()
+
+
+def init_app(app: Flask) -> None:
+    """Open the app's Redis connection (lazily: redis-py connects on first use)."""
+    app.extensions["dsr.redis"] = Redis.from_url(app.config["REDIS_URL"])
+
+
+def redis_connection() -> Redis:
+    return current_app.extensions["dsr.redis"]
+
+
+def get_queue(name: str = "default") -> Queue:
+    return Queue(name, connection=redis_connection(), job_class=AppJob)
+
+
+def enqueue(func: Callable, *args, queue: str = "default", job_id: str | None = None,
+            retries: int = 0, **kwargs) -> Job:
+    """Put `func(*args, **kwargs)` on a queue; `retries` back off 10 s, 1 min, 5 min..."""
+    retry = Retry(max=retries, interval=[10, 60, 300, 900]) if retries else None
+    return get_queue(queue).enqueue(func, *args, job_id=job_id, retry=retry, **kwargs)
+
+
+def run_worker(app: Flask, burst: bool = False, simple: bool = False) -> bool:
+    """Work every queue; the built-in scheduler runs jobs enqueued for later."""
+    AppJob.flask_app = app
+    worker_class = SimpleWorker if simple else Worker
+    queues = [get_queue(name) for name in QUEUES]
+    worker = worker_class(queues, connection=redis_connection(), job_class=AppJob)
+    return worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING" if burst else "INFO")
+
+
+def run_cron() -> None:
+    """Enqueue the periodic jobs (declared in `dsr.periodic`) until stopped."""
+    from dsr.periodic import PERIODIC_JOBS
+
+    scheduler = CronScheduler(connection=redis_connection())
+    for func, seconds in PERIODIC_JOBS:
+        scheduler.register(func, queue_name="default", interval=seconds)
+    scheduler.start()
+

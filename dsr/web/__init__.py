@@ -1,0 +1,18 @@
+"""The web layer: the subject's pages, the API, and development helpers."""
+
+from flask import Flask
+
+from dsr.web import errors
+
+
+def init_app(app: Flask) -> None:
+    """Register every blueprint; development pages only outside production."""
+    from dsr.web import api, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    if app.config["DSR_ENV"] != "production":
+        from dsr.web import dev
+
+        app.register_blueprint(dev.bp)
+    errors.init_app(app)

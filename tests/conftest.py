@@ -1,0 +1,132 @@
+"""Fixtures: a real Redis server, a migrated SQLite database per test, the app and its clients."""
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from flask_migrate import upgrade
+from redis import Redis
+
+from dsr import create_app
+from dsr import queue as dsr_queue
+from dsr.extensions import db
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A redis-server of our own on a free loopback port, for the whole session."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}/0"
+    client.close()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def base_config(tmp_path, redis_url) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dsr.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "BASE_URL": "http://dsr.test",
+        "RATELIMIT_SUBMIT_IP": "1000 per hour",
+        "RATELIMIT_SUBMIT_EMAIL": "1000 per hour",
+        "RATELIMIT_RESEND_IP": "1000 per hour",
+        "RATELIMIT_RESEND_EMAIL": "1000 per hour",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory, redis_url):
+    """A database file brought up to date by the real migrations, copied for each test."""
+    path = tmp_path_factory.mktemp("template")
+    app = create_app(base_config(path, redis_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path / "dsr.sqlite3"
+
+
+@pytest.fixture
+def make_app(tmp_path, redis_url, migrated_db):
+    """Build an app on a fresh copy of the migrated database, with extra settings."""
+    shutil.copy(migrated_db, tmp_path / "dsr.sqlite3")
+    Redis.from_url(redis_url).flushdb()
+    apps = []
+
+    def make(**overrides):
+        app = create_app({**base_config(tmp_path, redis_url), **overrides})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["dsr.redis"].close()
+    Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job with a real RQ worker in burst mode."""
+
+    def run():
+        with app.app_context():
+            dsr_queue.run_worker(app, burst=True, simple=True)
+
+    return run
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token of the form at `url`, as a browser would have it."""
+    page = client.get(url)
+    match = CSRF_INPUT.search(page.get_data(as_text=True))
+    assert match, f"no csrf_token on {url}"
+    return match.group(1)

@@ -1,0 +1,60 @@
+"""Post-mortem directives (French law: Loi 78-17 Art. 85)."""
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, validates_schema
+
+from workflows import register
+from workflows.base import RequestType
+from workflows.fields import Email, StrictSchema, Text, choice, date
+
+MODES = {
+    "directives": _l("I register directives for my data after my death"),
+    "death_notice": _l("I report a death and ask for the directives or heirs' rights to be applied"),
+}
+DIRECTIVES = {
+    "keep": _l("Keep my data"),
+    "erase": _l("Erase my data"),
+    "hand_over": _l("Hand my data over to a person I designate"),
+}
+ROLES = {
+    "designated_person": _l("I am the person designated by the deceased"),
+    "heir": _l("I am an heir"),
+}
+
+
+class PostMortemDetails(StrictSchema):
+    mode = choice(MODES, required=True)
+    # (a) a living subject's directives
+    directive = choice(DIRECTIVES)
+    trusted_person_name = Text(200)
+    trusted_person_email = Email()
+    instructions = Text(4000)
+    # (b) after death
+    requester_role = choice(ROLES)
+    deceased_name = Text(200)
+    deceased_email = Email()
+    date_of_death = date()
+
+    @validates_schema
+    def mode_fields(self, data, **kwargs):
+        needed = {"directives": ["directive"], "death_notice": [
+            "requester_role", "deceased_name", "date_of_death"]}.get(data.get("mode"), [])
+        if data.get("directive") == "hand_over":
+            needed += ["trusted_person_name", "trusted_person_email"]
+        errors = {key: [_l("This field is required.")] for key in needed if key not in data}
+        if data.get("date_of_death") and data["date_of_death"] > dt.date.today():
+            errors["date_of_death"] = [_l("The date cannot be in the future.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+@register
+class PostMortem(RequestType):
+    name = "post_mortem"
+    title = _l("Directives after death")
+    description = _l("Say what should happen to your data after your death, or, as a "
+                     "designated person or heir, ask for those directives to be applied.")
+    legal_basis = "Loi n° 78-17 Art. 85"
+    details_schema = PostMortemDetails
