@@ -4,7 +4,8 @@ import os
 
 from flask import Flask
 
-from dsr import cli, config, db as database, i18n, queue
+from dsr import cli, config, i18n, queue, templating
+from dsr import db as database
 from dsr.extensions import csrf, db, limiter, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -25,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     queue.init_app(app)
+    templating.init_app(app)
     cli.init_app(app)
 
     from dsr import web

@@ -50,18 +50,18 @@ class IntakeError(Exception):
 
 def flatten(errors, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested errors as {dotted.path: [message, ...]}, messages as text."""
-    if isinstance(errors, dict):
-        flat = {}
-        for key, value in errors.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key == "_schema":
-                path = prefix or "_schema"
-            for sub_path, messages in flatten(value, path).items():
-                flat.setdefault(sub_path, []).extend(messages)
-        return flat
-    if isinstance(errors, list) and all(not isinstance(e, (dict, list)) for e in errors):
-        return {prefix: [str(message) for message in errors]}
-    return flatten(dict(enumerate(errors)), prefix)
+    if isinstance(errors, list):
+        if any(isinstance(e, (dict, list)) for e in errors):
+            return flatten(dict(enumerate(errors)), prefix)
+        return {prefix or "_schema": [str(message) for message in errors]}
+    if not isinstance(errors, dict):
+        return {prefix or "_schema": [str(errors)]}
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+        for sub_path, messages in flatten(value, path).items():
+            flat.setdefault(sub_path, []).extend(messages)
+    return flat
 
 
 def validate_payload(payload, default_language: str) -> dict:

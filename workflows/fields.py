@@ -28,18 +28,17 @@ class Text(fields.String):
         return text
 
 
-class Email(fields.Email):
+class Email(fields.String):
     """An email address, trimmed, at most 254 characters."""
 
     def __init__(self, required: bool = False, **kwargs):
-        super().__init__(required=required, validate=validate.Length(
-            max=254, error=_l("Use at most {max} characters.")), error_messages={
-            "required": REQUIRED, "null": NULL, "invalid": _l("Enter a valid email address, such as name@example.com.")}, **kwargs)
+        super().__init__(required=required, validate=[
+            validate.Email(error=_l("Enter a valid email address, such as name@example.com.")),
+            validate.Length(max=254, error=_l("Use at most {max} characters.")),
+        ], error_messages={"required": REQUIRED, "null": NULL, "invalid": NOT_TEXT}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            value = value.strip()
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 def choice(choices, required: bool = False, **kwargs) -> fields.String:
