@@ -7,9 +7,10 @@ from dsr.web import errors
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; development pages only outside production."""
-    from dsr.web import api, public
+    from dsr.web import api, public, subject
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(subject.bp)
     app.register_blueprint(api.bp)
     if app.config["DSR_ENV"] != "production":
         from dsr.web import dev
