@@ -130,3 +130,23 @@ def csrf_token(client, url: str) -> str:
     match = CSRF_INPUT.search(page.get_data(as_text=True))
     assert match, f"no csrf_token on {url}"
     return match.group(1)
+
+
+def outbox_messages(app) -> list:
+    """Every email in the development outbox, oldest first, parsed."""
+    import email
+    from email import policy
+    from pathlib import Path
+
+    folder = Path(app.config["OUTBOX_DIR"])
+    paths = sorted(folder.glob("*.eml")) if folder.exists() else []
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+
+LINK = re.compile(r"https?://\S+")
+
+
+def links_in_outbox(app, marker: str) -> list[str]:
+    """The links containing `marker` (such as "/verify/") in the outbox, oldest first."""
+    bodies = [m.get_body(preferencelist=("plain",)).get_content() for m in outbox_messages(app)]
+    return [link for body in bodies for link in LINK.findall(body) if marker in link]
