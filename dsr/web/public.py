@@ -1,5 +1,145 @@
-"""placeholder"""
+"""The data subject's way in: the list of rights, the request form, "check your mailbox".
 
-from flask import Blueprint
+The form posts flat, dotted field names; `forms.unflatten` turns them into the
+same payload the JSON API takes, and `dsr.intake` validates both alike. A new
+request is stored `unverified` and only the emailed link confirms it.
+"""
+
+import logging
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+import workflows
+from dsr import mail, operations, signing
+from dsr.extensions import db
+from dsr.intake import IntakeError, validate_payload
+from dsr.signing import Purpose
+from dsr.urls import external_url
+from dsr.web import forms
+from dsr.web.limits import limit_submissions
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("public", __name__)
+
+
+def current_locale() -> str:
+    """The page's language; outside a request (emails) the forced or default one."""
+    try:
+        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    except RuntimeError:  # no request to choose from and no forced locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def lang_url(code: str) -> str:
+    """This page in another language: a query-only link, so the path stays as it is."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return "?" + urlencode([*args, ("lang", code)])
+
+
+@bp.app_context_processor
+def page_globals() -> dict:
+    """What base.html needs on every page, whichever blueprint renders it."""
+    if not has_request_context():
+        return {"current_locale": current_locale()}
+    return {"current_locale": current_locale(), "lang_url": lang_url}
+
+
+def render_index(message: str | None = None, status: int = 200):
+    """The eight rights, each linking to its form."""
+    return render_template("public/index.html", message=message), status
+
+
+def unknown_type():
+    return render_index(_("There is no such request. Choose one of the rights below."), 404)
+
+
+def requested_type():
+    """The definition named by `?type=`, or None when there is none of that name."""
+    try:
+        return workflows.get(request.args.get("type", ""))
+    except KeyError:
+        return None
+
+
+def render_form(
+    definition, values: MultiDict | None = None, errors: dict | None = None, status: int = 200
+):
+    """The form for one type, with what was sent and the messages beside each input."""
+    errors = errors or {}
+    language = current_locale()
+    activities = current_app.config["INSTANCE"].get("register", {}).get("activities", [])
+    return render_template(
+        "public/form.html",
+        definition=definition,
+        values=values if values is not None else MultiDict(),
+        errors=errors,
+        summary=forms.error_summary(errors),
+        choices=forms.CHOICES.get(definition.name, {}),
+        consent_purposes=forms.consent_purposes(activities, language),
+        forms=forms,
+    ), status
+
+
+@bp.get("/")
+def index():
+    return render_index()
+
+
+@bp.get("/requests/new")
+def new_request():
+    """Without a type, the list of rights; with one, its form."""
+    if "type" not in request.args:
+        return render_index()
+    definition = requested_type()
+    if definition is None:
+        return unknown_type()
+    return render_form(definition)
+
+
+@bp.post("/requests/new")
+@limit_submissions
+def submit():
+    """Validate, store unverified, email the confirmation link, and say so."""
+    definition = requested_type()
+    if definition is None:
+        return unknown_type()
+    if request.form.get(forms.HONEYPOT, "").strip():
+        logger.info("honeypot filled on the %s form; nothing stored", definition.name)
+        return redirect(url_for("public.sent"), code=303)
+    payload = forms.unflatten(request.form, list_fields=forms.LIST_FIELDS)
+    payload["type"] = definition.name
+    try:
+        data = validate_payload(payload, default_language=current_locale())
+    except IntakeError as exc:
+        return render_form(definition, request.form, exc.fields, status=400)
+    store_and_notify(data)
+    return redirect(url_for("public.sent"), code=303)
+
+
+def store_and_notify(data: dict) -> None:
+    """Commit the request first, then enqueue the email, so the job always finds it."""
+    req = operations.create_request(data, channel="web")
+    db.session.commit()
+    token = signing.sign(Purpose.VERIFY, req.id, req.verify_nonce)
+    mail.send_later(req.id, "verify", verify_url=external_url("subject.verify", token=token))
+    logger.info("request %s (%s) received from the web form", req.ref, req.type)
+
+
+@bp.get("/requests/sent")
+def sent():
+    """The same page whatever was sent, so it tells nothing about any address."""
+    hours = current_app.config["VERIFY_LINK_MAX_AGE"] // 3600
+    return render_template("public/sent.html", hours=hours)
