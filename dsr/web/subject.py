@@ -1,5 +1,248 @@
-"""placeholder"""
+"""The subject's signed-link pages: confirm the address, follow the case, withdraw, resend.
 
-from flask import Blueprint
+Every view starts from a signed token. `link_request` (and its two callers
+`pending_verification` and `status_request`) turn a bad token into a page
+that says what happened and what to do, through the `LinkRefused` handler,
+so the views stay thin. A GET never changes anything: mail scanners prefetch
+links, so only the confirm page's POST verifies a request.
+"""
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError
+
+from dsr import audit, mail, operations, signing
+from dsr.extensions import db
+from dsr.models import DataRequest
+from dsr.signing import Purpose, TokenError
+from dsr.status import RequestStatus
+from dsr.templating import status_title
+from dsr.urls import external_url
+from dsr.web.limits import limit_resends
+from workflows.fields import Email
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("subject", __name__)
+
+S = RequestStatus
+
+#: what happens next, in one line, for each status
+NEXT_STEPS = {
+    S.UNVERIFIED: _l(
+        "Confirm your email address with the link we sent you; we start once it is confirmed."
+    ),
+    S.OPEN: _l("Your request is in our queue; the privacy team will take it up shortly."),
+    S.PROCESSING: _l("We are handling your request in the systems that hold your data."),
+    S.REVIEW: _l("The privacy team is checking our answer before we send it to you."),
+    S.COMPLETED: _l("We have answered your request; see the email we sent you."),
+    S.AWAITING_SUBJECT: _l(
+        "We need information from you: see the email we sent you. We continue once we receive it."
+    ),
+    S.REJECTED: _l(
+        "We refused this request; our email gives the reasons and how to contest the decision."
+    ),
+    S.WITHDRAWN: _l("You withdrew this request; nothing more will be done."),
+    S.EXPIRED: _l(
+        "The email address was never confirmed, so the request was closed. "
+        "You may send a new request."
+    ),
+}
+
+#: audit event kind -> the sentence the subject reads; anything else is "Case updated"
+EVENT_SENTENCES = {
+    "request.created": _l("Request received"),
+    "mail.sent": _l("Email sent to you"),
+    "verification.resent": _l("New confirmation link sent"),
+}
+
+
+@bp.after_request
+def keep_links_private(response):
+    """The token in the URL is the key to the case: never leak it as a Referer, never cache."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class LinkRefused(Exception):
+    """A signed link we will not honour; `problem` is "expired", "invalid" or "used"."""
+
+    STATUS = {"expired": 410, "invalid": 400, "used": 409}
+
+    def __init__(self, problem: str, purpose: Purpose):
+        super().__init__(problem)
+        self.problem, self.purpose = problem, purpose
+
+
+@bp.errorhandler(LinkRefused)
+def link_refused(exc: LinkRefused):
+    """The page for a link that failed: what happened and what the person can do."""
+    page = render_template("subject/link_problem.html", problem=exc.problem, purpose=exc.purpose)
+    return page, LinkRefused.STATUS[exc.problem]
+
+
+def link_request(purpose: Purpose, token: str) -> tuple[signing.TokenPayload, DataRequest | None]:
+    """Check a token's signature, purpose and age, and fetch the request it names."""
+    try:
+        payload = signing.load(purpose, token)
+    except TokenError as exc:
+        raise LinkRefused("expired" if exc.expired else "invalid", purpose) from exc
+    return payload, db.session.get(DataRequest, payload.request_id)
+
+
+def pending_verification(token: str) -> tuple[signing.TokenPayload, DataRequest]:
+    """The request a verification link may still confirm; anything else reads "used"."""
+    payload, req = link_request(Purpose.VERIFY, token)
+    if (
+        req is None
+        or req.status != S.UNVERIFIED
+        or not payload.nonce
+        or req.verify_nonce != payload.nonce
+    ):
+        raise LinkRefused("used", Purpose.VERIFY)
+    return payload, req
+
+
+def status_request(token: str) -> DataRequest:
+    """The request a status link is about."""
+    _payload, req = link_request(Purpose.STATUS, token)
+    if req is None:
+        raise LinkRefused("invalid", Purpose.STATUS)
+    return req
+
+
+def status_url(req: DataRequest) -> str:
+    """A fresh absolute status link, for emails."""
+    return external_url("subject.status", token=signing.sign(Purpose.STATUS, req.id))
+
+
+def event_sentence(kind: str, data: dict) -> str:
+    """An audit event in plain words, without actors, hashes or raw data."""
+    if kind == "status.changed" and data.get("to") in set(S):
+        return _("Status: %(title)s", title=status_title(data["to"]))
+    return str(EVENT_SENTENCES.get(kind, _l("Case updated")))
+
+
+def timeline(req: DataRequest) -> list[tuple]:
+    """The case's history for its subject: (instant, sentence), oldest first."""
+    return [
+        (event.created_at, event_sentence(event.kind, event.data or {}))
+        for event in audit.events_for(req.id)
+    ]
+
+
+def render_status(req: DataRequest, token: str, *, error: str | None = None, code: int = 200):
+    """The status page, with an optional message about the last action."""
+    page = render_template(
+        "subject/status.html",
+        req=req,
+        token=token,
+        status=req.status_enum,
+        next_step=NEXT_STEPS[req.status_enum],
+        timeline=timeline(req),
+        error=error,
+    )
+    return page, code
+
+
+@bp.get("/verify/<token>")
+def verify(token: str):
+    """The confirm page: one button; a GET alone never verifies."""
+    _payload, req = pending_verification(token)
+    return render_template("subject/confirm.html", req=req, token=token)
+
+
+@bp.post("/verify/<token>")
+def verify_confirm(token: str):
+    """Verify the request, then send the status link by email."""
+    payload, req = pending_verification(token)
+    try:
+        operations.verify(req, payload.nonce)
+    except operations.LinkAlreadyUsed as exc:
+        db.session.rollback()
+        raise LinkRefused("used", Purpose.VERIFY) from exc
+    db.session.commit()
+    status_token = signing.sign(Purpose.STATUS, req.id)
+    mail.send_later(
+        req.id, "confirmed", status_url=external_url("subject.status", token=status_token)
+    )
+    logger.info("request %s verified by its subject", req.ref)
+    return redirect(url_for("subject.status", token=status_token), 303)
+
+
+@bp.get("/status/<token>")
+def status(token: str):
+    """Where the case stands, its deadline and its history."""
+    return render_status(status_request(token), token)
+
+
+@bp.post("/status/<token>/withdraw")
+def withdraw(token: str):
+    """Withdraw the request, once the subject ticked the confirmation box."""
+    req = status_request(token)
+    if req.status_enum.is_final:
+        return render_status(
+            req,
+            token,
+            code=409,
+            error=_("This request is already closed, so it can no longer be withdrawn."),
+        )
+    if not request.form.get("confirm"):
+        return render_status(
+            req,
+            token,
+            code=400,
+            error=_("Tick the box to confirm that you want to withdraw this request."),
+        )
+    try:
+        operations.withdraw(req)
+    except operations.InvalidTransition:
+        db.session.rollback()
+        return render_status(
+            req,
+            token,
+            code=409,
+            error=_("This request is already closed, so it can no longer be withdrawn."),
+        )
+    db.session.commit()
+    mail.send_later(req.id, "withdrawn", status_url=status_url(req))
+    flash(_("Your request was withdrawn."))
+    return redirect(url_for("subject.status", token=token), 303)
+
+
+class ResendSchema(Schema):
+    """The resend form: an email address, checked as on the request form."""
+
+    email = Email(required=True)
+
+
+@bp.route("/requests/resend", methods=["GET", "POST"])
+@limit_resends
+def resend():
+    """Send new verification links; the answer never says whether the address is known."""
+    if request.method == "GET":
+        return render_template("subject/resend.html", errors={}, email="")
+    try:
+        email = ResendSchema().load({"email": request.form.get("email", "")})["email"]
+    except ValidationError as exc:
+        errors = {key: [str(m) for m in messages] for key, messages in exc.messages.items()}
+        page = render_template(
+            "subject/resend.html", errors=errors, email=request.form.get("email", "")
+        )
+        return page, 400
+    send_new_links(email)
+    return render_template("subject/resend_sent.html")
+
+
+def send_new_links(email: str) -> None:
+    """Renew the pending requests of `email` and mail each its new link."""
+    requests = operations.renew_verification(email)
+    db.session.commit()
+    for req in requests:
+        token = signing.sign(Purpose.VERIFY, req.id, req.verify_nonce)
+        mail.send_later(req.id, "verify", verify_url=external_url("subject.verify", token=token))
