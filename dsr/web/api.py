@@ -1,5 +1,150 @@
-"""placeholder"""
+"""The JSON API under /api/v1: public intake, health, and the OpenAPI document.
 
-from flask import Blueprint
+Every answer is JSON, errors included (`{"error": {"code", "message", "fields"}}`,
+see `dsr.web.errors`). The blueprint is exempt from CSRF: nothing here relies on
+a browser's session cookie (intake is anonymous, the staff API will use bearer
+tokens), so there is no ambient credential for another site to ride on.
+"""
 
-bp = Blueprint("api", __name__)
+import json
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
+from redis import Redis
+from redis.exceptions import RedisError
+
+from dsr import mail, operations, signing
+from dsr.db import ping as database_ping
+from dsr.extensions import csrf, db, limiter
+from dsr.intake import LANGUAGES, IntakeError, validate_payload
+from dsr.models import DataRequest
+from dsr.urls import external_url
+from dsr.web import openapi
+from dsr.web.errors import MESSAGES, json_error
+from dsr.web.limits import limit_submissions
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+#: a down Redis must make the health check answer at once, not hang
+HEALTH_REDIS_TIMEOUT = 1
+
+
+class ApiError(Exception):
+    """An answer in the API's error shape, raised from anywhere inside a view."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(code)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(exc: ApiError):
+    return json_error(exc.status, exc.code, exc.message, exc.fields)
+
+
+def read_json():
+    """The body as parsed JSON, or ApiError: 415 if it is not declared JSON, 400 if unparsable.
+
+    Parsed here rather than with `request.get_json()` so that bytes that are not
+    UTF-8, nesting too deep for the parser and lone surrogates (which would break
+    every later page or email showing the text) are all a plain 400.
+    """
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", str(MESSAGES[415]))
+    try:
+        payload = json.loads(request.get_data().decode("utf-8-sig"))
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        logger.info("invalid JSON body on %s: %s", request.path, exc)
+        raise ApiError(
+            400, "invalid_json", _("The body is not valid JSON encoded in UTF-8.")
+        ) from exc
+    return payload
+
+
+def accepted_language() -> str:
+    """The request's language when the body names none: the client's best supported one."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(LANGUAGES) or default
+
+
+def iso_utc(moment: datetime) -> str:
+    """An instant as ISO 8601 in UTC with the `Z` suffix, to the second."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def send_verification(data_request: DataRequest) -> None:
+    """Queue the email whose signed link confirms the address (after the commit)."""
+    token = signing.sign(signing.Purpose.VERIFY, data_request.id, data_request.verify_nonce)
+    mail.send_later(
+        data_request.id, "verify", verify_url=external_url("subject.verify", token=token)
+    )
+
+
+@bp.post("/requests")
+@limit_submissions
+def create_request():
+    """Take a request from an integrator; it waits unverified until the subject confirms."""
+    payload = read_json()
+    try:
+        data = validate_payload(payload, default_language=accepted_language())
+    except IntakeError as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            _("The request has errors; each field says what to fix."),
+            exc.fields,
+        ) from exc
+    data_request = operations.create_request(data, channel="api")
+    db.session.commit()
+    send_verification(data_request)
+    logger.info("request %s created through the API", data_request.ref)
+    return jsonify(created(data_request)), 201
+
+
+def created(data_request: DataRequest) -> dict:
+    """The answer to a creation: the DESIGN's {ref, status, due_at}, plus type and receipt."""
+    return {
+        "ref": data_request.ref,
+        "type": data_request.type,
+        "status": data_request.status,
+        "received_at": iso_utc(data_request.received_at),
+        "due_at": iso_utc(data_request.due_at),
+    }
+
+
+def redis_ping() -> bool:
+    """Whether Redis answers; a fresh client with short timeouts, closed at once."""
+    client = Redis.from_url(
+        current_app.config["REDIS_URL"],
+        socket_connect_timeout=HEALTH_REDIS_TIMEOUT,
+        socket_timeout=HEALTH_REDIS_TIMEOUT,
+    )
+    try:
+        return bool(client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+@bp.get("/health")
+@limiter.exempt
+def health():
+    """Database and Redis state for load balancers and monitoring: 200 if both answer, else 503."""
+    states = {"database": database_ping(), "redis": redis_ping()}
+    healthy = all(states.values())
+    body = {"status": "ok" if healthy else "degraded"}
+    body.update({name: "ok" if up else "down" for name, up in states.items()})
+    return jsonify(body), 200 if healthy else 503
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi.document(current_app))

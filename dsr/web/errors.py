@@ -10,7 +10,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ MESSAGES = {
     415: _l("Send JSON with the header Content-Type: application/json."),
     429: _l("Too many attempts. Please wait a while and try again."),
     500: _l("Something went wrong on our side. Nothing you sent was lost; please try again later."),
+    503: _l("The service is temporarily unavailable. Please try again in a few minutes."),
 }
 
 
@@ -53,6 +55,12 @@ def handle_http_error(exc: HTTPException):
     return render_template("error.html", status=status, message=message), status
 
 
+def handle_redis_down(exc: RedisError):
+    """Redis holds the rate limits and the job queues: without it we answer 503, not 500."""
+    logger.error("redis unavailable on %s %s: %s", request.method, request.path, exc)
+    return handle_http_error(ServiceUnavailable())
+
+
 def handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return handle_http_error(exc)
@@ -62,4 +70,5 @@ def handle_unexpected(exc: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RedisError, handle_redis_down)
     app.register_error_handler(Exception, handle_unexpected)

@@ -13,7 +13,10 @@ from dsr.extensions import limiter
 
 def email_key() -> str:
     """The email address the body names, for per-address limits."""
-    body = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        body = request.get_json(silent=True) if request.is_json else request.form
+    except RecursionError:  # nested deeper than the parser goes; the view answers 400
+        body = None
     email = body.get("email") if hasattr(body, "get") else None
     return "email:" + (email.strip().lower() if isinstance(email, str) else "")
 
