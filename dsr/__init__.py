@@ -13,8 +13,11 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, commands."""
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
+    )
     config.configure(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -72,7 +72,9 @@ class ChainReport:
 def verify_chain(batch: int = 1000) -> ChainReport:
     """Walk every event in order and report the first one that does not hold."""
     prev_hash, expected_id, count = GENESIS, 1, 0
-    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch))
+    events = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    )
     for event in events.scalars():
         if event.id != expected_id or event.prev_hash != prev_hash:
             return ChainReport(count, event.id, "the event before it was deleted or altered")
@@ -81,7 +83,9 @@ def verify_chain(batch: int = 1000) -> ChainReport:
         prev_hash, expected_id, count = event.hash, expected_id + 1, count + 1
     head = db.session.get(AuditHead, 1)
     if head is None or head.last_hash != prev_hash or head.count != count:
-        return ChainReport(count, None, "the last events were deleted (the chain head does not match)")
+        return ChainReport(
+            count, None, "the last events were deleted (the chain head does not match)"
+        )
     return ChainReport(count)
 
 

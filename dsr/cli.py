@@ -36,8 +36,11 @@ def audit_verify_command() -> None:
         click.echo(f"audit chain intact: {report.count} events")
         return
     where = f"event {report.broken_id}" if report.broken_id else "chain head"
-    click.echo(f"audit chain BROKEN at {where}: {report.reason} "
-               f"({report.count} events verified before it)", err=True)
+    click.echo(
+        f"audit chain BROKEN at {where}: {report.reason} "
+        f"({report.count} events verified before it)",
+        err=True,
+    )
     sys.exit(1)
 
 

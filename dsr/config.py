@@ -78,7 +78,11 @@ ENVIRONMENT = {
 
 def from_environment(environ=os.environ) -> dict:
     """The settings given as environment variables."""
-    return {key: convert(environ[name]) for name, (key, convert) in ENVIRONMENT.items() if name in environ}
+    return {
+        key: convert(environ[name])
+        for name, (key, convert) in ENVIRONMENT.items()
+        if name in environ
+    }
 
 
 class ConfigError(RuntimeError):
@@ -112,7 +116,9 @@ def check(config) -> None:
     if config["DSR_ENV"] not in ("development", "production"):
         raise ConfigError("DSR_ENV must be 'development' or 'production'")
     if config["DSR_ENV"] == "production" and config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-        raise ConfigError("SECRET_KEY: set a long random secret; the development key is refused in production")
+        raise ConfigError(
+            "SECRET_KEY: set a long random secret; the development key is refused in production"
+        )
     if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
     if "controller" not in config["INSTANCE"]:

@@ -17,8 +17,12 @@ LANGUAGES = ("fr", "en")
 class Identifiers(StrictSchema):
     """What connectors may match the person on besides the email."""
 
-    phone = Text(32, validate=validate.Regexp(
-        r"^\+?[0-9 ().-]{6,31}$", error=_l("Enter a phone number, such as +33 6 12 34 56 78.")))
+    phone = Text(
+        32,
+        validate=validate.Regexp(
+            r"^\+?[0-9 ().-]{6,31}$", error=_l("Enter a phone number, such as +33 6 12 34 56 78.")
+        ),
+    )
     customer_number = Text(64)
 
 
@@ -29,15 +33,19 @@ class IntakeSchema(StrictSchema):
     email = Email(required=True)
     name = Text(200, required=True)
     identifiers = fields.Nested(Identifiers, load_default=dict)
-    details = fields.Dict(load_default=dict, error_messages={
-        "invalid": _l("Give an object of named fields.")})
+    details = fields.Dict(
+        load_default=dict, error_messages={"invalid": _l("Give an object of named fields.")}
+    )
     language = choice(LANGUAGES)
 
     @validates("type")
     def known_type(self, value, **kwargs):
         if value not in workflows.names():
-            raise ValidationError(_l("Unknown request type. Choose one of: {types}.").format(
-                types=", ".join(workflows.names())))
+            raise ValidationError(
+                _l("Unknown request type. Choose one of: {types}.").format(
+                    types=", ".join(workflows.names())
+                )
+            )
 
 
 class IntakeError(Exception):

@@ -50,22 +50,37 @@ def create_request(data: dict, *, actor: str = "subject", channel: str = "web") 
     """Store a new, unverified request and its first audit event."""
     now = utcnow()
     request = DataRequest(
-        ref=next_reference(now.year), type=data["type"], status=S.UNVERIFIED,
-        email=data["email"].lower(), name=data["name"], identifiers=data["identifiers"],
-        details=data["details"], language=data["language"], received_at=now,
+        ref=next_reference(now.year),
+        type=data["type"],
+        status=S.UNVERIFIED,
+        email=data["email"].lower(),
+        name=data["name"],
+        identifiers=data["identifiers"],
+        details=data["details"],
+        language=data["language"],
+        received_at=now,
         verify_nonce=secrets.token_hex(8),
     )
     request.due_at = compute_due_at(request)
     db.session.add(request)
     db.session.flush()
-    audit.record("request.created", actor=actor, request_id=request.id, data={
-        "ref": request.ref, "type": request.type, "channel": channel,
-        "due_at": request.due_at.isoformat()})
+    audit.record(
+        "request.created",
+        actor=actor,
+        request_id=request.id,
+        data={
+            "ref": request.ref,
+            "type": request.type,
+            "channel": channel,
+            "due_at": request.due_at.isoformat(),
+        },
+    )
     return request
 
 
-def transition_to(request: DataRequest, target: RequestStatus, *, actor: str,
-                  reason: str | None = None) -> None:
+def transition_to(
+    request: DataRequest, target: RequestStatus, *, actor: str, reason: str | None = None
+) -> None:
     """Move a request to `target` if the table allows it; pauses and resumes the clock."""
     current = request.status_enum
     if not can_transition(current, target):
@@ -99,7 +114,8 @@ def verify(request: DataRequest, nonce: str | None) -> None:
 def renew_verification(email: str) -> list[DataRequest]:
     """Give every pending request of `email` a new link; older links stop working."""
     query = select(DataRequest).where(
-        DataRequest.email == email.strip().lower(), DataRequest.status == S.UNVERIFIED)
+        DataRequest.email == email.strip().lower(), DataRequest.status == S.UNVERIFIED
+    )
     requests = list(db.session.scalars(query))
     for request in requests:
         request.verify_nonce = secrets.token_hex(8)
@@ -117,11 +133,11 @@ def expire_unverified() -> int:
     days = current_app.config["VERIFICATION_WINDOW_DAYS"]
     cutoff = utcnow() - timedelta(days=days)
     query = select(DataRequest).where(
-        DataRequest.status == S.UNVERIFIED, DataRequest.received_at < cutoff)
+        DataRequest.status == S.UNVERIFIED, DataRequest.received_at < cutoff
+    )
     expired = 0
     for request in db.session.scalars(query):
         request.verify_nonce = None
-        transition_to(request, S.EXPIRED, actor="system",
-                      reason=f"not verified within {days} days")
+        transition_to(request, S.EXPIRED, actor="system", reason=f"not verified within {days} days")
         expired += 1
     return expired

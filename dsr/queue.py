@@ -45,8 +45,14 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_connection(), job_class=AppJob)
 
 
-def enqueue(func: Callable, *args, queue: str = "default", job_id: str | None = None,
-            retries: int = 0, **kwargs) -> Job:
+def enqueue(
+    func: Callable,
+    *args,
+    queue: str = "default",
+    job_id: str | None = None,
+    retries: int = 0,
+    **kwargs,
+) -> Job:
     """Put `func(*args, **kwargs)` on a queue; `retries` back off 10 s, 1 min, 5 min..."""
     retry = Retry(max=retries, interval=[10, 60, 300, 900]) if retries else None
     return get_queue(queue).enqueue(func, *args, job_id=job_id, retry=retry, **kwargs)
@@ -58,7 +64,9 @@ def run_worker(app: Flask, burst: bool = False, simple: bool = False) -> bool:
     worker_class = SimpleWorker if simple else Worker
     queues = [get_queue(name) for name in QUEUES]
     worker = worker_class(queues, connection=redis_connection(), job_class=AppJob)
-    return worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING" if burst else "INFO")
+    return worker.work(
+        burst=burst, with_scheduler=not burst, logging_level="WARNING" if burst else "INFO"
+    )
 
 
 def run_cron() -> None:
@@ -69,4 +77,3 @@ def run_cron() -> None:
     for func, seconds in PERIODIC_JOBS:
         scheduler.register(func, queue_name="default", interval=seconds)
     scheduler.start()
-

@@ -27,7 +27,9 @@ def localdatetime(instant: datetime | None, format: str = "medium") -> str:
         return ""
     from zoneinfo import ZoneInfo
 
-    return format_datetime(instant.astimezone(ZoneInfo(controller_timezone())).replace(tzinfo=None), format)
+    return format_datetime(
+        instant.astimezone(ZoneInfo(controller_timezone())).replace(tzinfo=None), format
+    )
 
 
 def type_title(name: str) -> str:

@@ -23,7 +23,9 @@ def test_intact_chain_verifies(app, runner):
 def test_events_link_to_their_predecessor(app):
     append(app, 3)
     with app.app_context():
-        rows = db.session.execute(text("SELECT id, prev_hash, hash FROM audit_events ORDER BY id")).all()
+        rows = db.session.execute(
+            text("SELECT id, prev_hash, hash FROM audit_events ORDER BY id")
+        ).all()
     assert rows[0].prev_hash == audit.GENESIS
     assert rows[1].prev_hash == rows[0].hash
     assert rows[2].prev_hash == rows[1].hash

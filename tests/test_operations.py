@@ -11,8 +11,14 @@ from dsr.models import AuditEvent, DataRequest
 from dsr.periodic import expire_unverified_job
 from dsr.status import RequestStatus as S
 
-PAYLOAD = {"type": "access", "email": "Alice@Example.org", "name": "Alice", "identifiers": {},
-           "details": {}, "language": "fr"}
+PAYLOAD = {
+    "type": "access",
+    "email": "Alice@Example.org",
+    "name": "Alice",
+    "identifiers": {},
+    "details": {},
+    "language": "fr",
+}
 
 
 def create(**changes) -> DataRequest:
@@ -35,7 +41,9 @@ def test_created_request_is_unverified_with_a_due_date_and_an_event(app):
         assert request.status == S.UNVERIFIED
         assert request.email == "alice@example.org"
         assert request.due_at > request.received_at + timedelta(days=27)
-        kinds = db.session.scalars(select(AuditEvent.kind).where(AuditEvent.request_id == request.id))
+        kinds = db.session.scalars(
+            select(AuditEvent.kind).where(AuditEvent.request_id == request.id)
+        )
         assert list(kinds) == ["request.created"]
 
 

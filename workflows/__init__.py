@@ -30,13 +30,13 @@ def definitions() -> list[type[RequestType]]:
 
 
 # Imported for their side effect (registration), in the order the form shows them.
-from workflows import (  # noqa: E402, F401
-    access,
-    rectification,
-    erasure,
-    portability,
-    restriction,
-    objection,
-    consent_withdrawal,
-    post_mortem,
-)
+# isort: off
+from workflows import access  # noqa: E402, F401
+from workflows import rectification  # noqa: E402, F401
+from workflows import erasure  # noqa: E402, F401
+from workflows import portability  # noqa: E402, F401
+from workflows import restriction  # noqa: E402, F401
+from workflows import objection  # noqa: E402, F401
+from workflows import consent_withdrawal  # noqa: E402, F401
+from workflows import post_mortem  # noqa: E402, F401
+# isort: on

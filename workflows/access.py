@@ -16,8 +16,9 @@ class AccessDetails(StrictSchema):
 class Access(RequestType):
     name = "access"
     title = _l("Access my data")
-    description = _l("Receive a copy of the personal data we hold about you, "
-                     "with how and why we use it.")
+    description = _l(
+        "Receive a copy of the personal data we hold about you, with how and why we use it."
+    )
     legal_basis = "GDPR Art. 15"
     details_schema = AccessDetails
     auto_start = True

@@ -26,7 +26,9 @@ class ErasureDetails(StrictSchema):
 class Erasure(RequestType):
     name = "erasure"
     title = _l("Erase my data")
-    description = _l("Have your data erased, except what the law obliges us to keep; "
-                     "we tell you what is kept and why.")
+    description = _l(
+        "Have your data erased, except what the law obliges us to keep; "
+        "we tell you what is kept and why."
+    )
     legal_basis = "GDPR Art. 17, 19"
     details_schema = ErasureDetails

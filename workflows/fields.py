@@ -16,10 +16,14 @@ class Text(fields.String):
     """A trimmed string of bounded length; blank counts as missing."""
 
     def __init__(self, max_length: int, required: bool = False, **kwargs):
-        kwargs.setdefault("validate", validate.Length(
-            max=max_length, error=_l("Use at most {max} characters.")))
-        super().__init__(required=required, error_messages={
-            "required": REQUIRED, "null": NULL, "invalid": NOT_TEXT}, **kwargs)
+        kwargs.setdefault(
+            "validate", validate.Length(max=max_length, error=_l("Use at most {max} characters."))
+        )
+        super().__init__(
+            required=required,
+            error_messages={"required": REQUIRED, "null": NULL, "invalid": NOT_TEXT},
+            **kwargs,
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -32,10 +36,15 @@ class Email(fields.String):
     """An email address, trimmed, at most 254 characters."""
 
     def __init__(self, required: bool = False, **kwargs):
-        super().__init__(required=required, validate=[
-            validate.Email(error=_l("Enter a valid email address, such as name@example.com.")),
-            validate.Length(max=254, error=_l("Use at most {max} characters.")),
-        ], error_messages={"required": REQUIRED, "null": NULL, "invalid": NOT_TEXT}, **kwargs)
+        super().__init__(
+            required=required,
+            validate=[
+                validate.Email(error=_l("Enter a valid email address, such as name@example.com.")),
+                validate.Length(max=254, error=_l("Use at most {max} characters.")),
+            ],
+            error_messages={"required": REQUIRED, "null": NULL, "invalid": NOT_TEXT},
+            **kwargs,
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
@@ -56,15 +65,22 @@ def text_list(max_length: int, max_items: int, required: bool = False) -> fields
     return fields.List(
         Text(max_length),
         required=required,
-        validate=validate.Length(min=1 if required else 0, max=max_items,
-                                 error=_l("Give between {min} and {max} items.")),
+        validate=validate.Length(
+            min=1 if required else 0, max=max_items, error=_l("Give between {min} and {max} items.")
+        ),
         error_messages={"required": REQUIRED, "null": NULL, "invalid": _l("Give a list.")},
     )
 
 
 def date(required: bool = False) -> fields.Date:
-    return fields.Date(required=required, error_messages={
-        "required": REQUIRED, "null": NULL, "invalid": _l("Enter a date as YYYY-MM-DD.")})
+    return fields.Date(
+        required=required,
+        error_messages={
+            "required": REQUIRED,
+            "null": NULL,
+            "invalid": _l("Enter a date as YYYY-MM-DD."),
+        },
+    )
 
 
 class StrictSchema(Schema):

@@ -24,8 +24,11 @@ class ObjectionDetails(StrictSchema):
     def situation_is_explained(self, data, **kwargs):
         if data.get("basis") != "particular_situation":
             return
-        errors = {key: [_l("Required for an objection on grounds of your situation.")]
-                  for key in ("processing", "grounds") if key not in data}
+        errors = {
+            key: [_l("Required for an objection on grounds of your situation.")]
+            for key in ("processing", "grounds")
+            if key not in data
+        }
         if errors:
             raise ValidationError(errors)
 
@@ -34,8 +37,10 @@ class ObjectionDetails(StrictSchema):
 class Objection(RequestType):
     name = "objection"
     title = _l("Object to the use of my data")
-    description = _l("Stop direct marketing at once, or object to a use of your data "
-                     "based on our legitimate interest.")
+    description = _l(
+        "Stop direct marketing at once, or object to a use of your data "
+        "based on our legitimate interest."
+    )
     legal_basis = "GDPR Art. 21"
     details_schema = ObjectionDetails
 

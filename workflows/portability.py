@@ -18,16 +18,18 @@ class PortabilityDetails(StrictSchema):
         if ("recipient_name" in data) != ("recipient_email" in data):
             missing = "recipient_email" if "recipient_name" in data else "recipient_name"
             raise ValidationError(
-                _l("Give both the receiving organisation's name and its email address."),
-                missing)
+                _l("Give both the receiving organisation's name and its email address."), missing
+            )
 
 
 @register
 class Portability(RequestType):
     name = "portability"
     title = _l("Receive my data to reuse it")
-    description = _l("Receive the data you gave us in a machine-readable format, "
-                     "or have it sent to another organisation.")
+    description = _l(
+        "Receive the data you gave us in a machine-readable format, "
+        "or have it sent to another organisation."
+    )
     legal_basis = "GDPR Art. 20"
     details_schema = PortabilityDetails
     auto_start = True

@@ -11,7 +11,9 @@ from workflows.fields import Email, StrictSchema, Text, choice, date
 
 MODES = {
     "directives": _l("I register directives for my data after my death"),
-    "death_notice": _l("I report a death and ask for the directives or heirs' rights to be applied"),
+    "death_notice": _l(
+        "I report a death and ask for the directives or heirs' rights to be applied"
+    ),
 }
 DIRECTIVES = {
     "keep": _l("Keep my data"),
@@ -39,8 +41,10 @@ class PostMortemDetails(StrictSchema):
 
     @validates_schema
     def mode_fields(self, data, **kwargs):
-        needed = {"directives": ["directive"], "death_notice": [
-            "requester_role", "deceased_name", "date_of_death"]}.get(data.get("mode"), [])
+        needed = {
+            "directives": ["directive"],
+            "death_notice": ["requester_role", "deceased_name", "date_of_death"],
+        }.get(data.get("mode"), [])
         if data.get("directive") == "hand_over":
             needed += ["trusted_person_name", "trusted_person_email"]
         errors = {key: [_l("This field is required.")] for key in needed if key not in data}
@@ -54,7 +58,9 @@ class PostMortemDetails(StrictSchema):
 class PostMortem(RequestType):
     name = "post_mortem"
     title = _l("Directives after death")
-    description = _l("Say what should happen to your data after your death, or, as a "
-                     "designated person or heir, ask for those directives to be applied.")
+    description = _l(
+        "Say what should happen to your data after your death, or, as a "
+        "designated person or heir, ask for those directives to be applied."
+    )
     legal_basis = "Loi n° 78-17 Art. 85"
     details_schema = PostMortemDetails

@@ -18,7 +18,9 @@ class RectificationDetails(StrictSchema):
     changes = fields.List(
         fields.Nested(Change),
         required=True,
-        validate=validate.Length(min=1, max=20, error=_l("Give between {min} and {max} corrections.")),
+        validate=validate.Length(
+            min=1, max=20, error=_l("Give between {min} and {max} corrections.")
+        ),
         error_messages={"required": REQUIRED, "invalid": _l("Give a list of corrections.")},
     )
     note = Text(2000)

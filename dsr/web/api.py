@@ -15,12 +15,11 @@ from flask_babel import gettext as _
 from redis import Redis
 from redis.exceptions import RedisError
 
-from dsr import mail, operations, signing
+from dsr import notify, operations
 from dsr.db import ping as database_ping
 from dsr.extensions import csrf, db, limiter
 from dsr.intake import LANGUAGES, IntakeError, validate_payload
 from dsr.models import DataRequest
-from dsr.urls import external_url
 from dsr.web import openapi
 from dsr.web.errors import MESSAGES, json_error
 from dsr.web.limits import limit_submissions
@@ -78,14 +77,6 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def send_verification(data_request: DataRequest) -> None:
-    """Queue the email whose signed link confirms the address (after the commit)."""
-    token = signing.sign(signing.Purpose.VERIFY, data_request.id, data_request.verify_nonce)
-    mail.send_later(
-        data_request.id, "verify", verify_url=external_url("subject.verify", token=token)
-    )
-
-
 @bp.post("/requests")
 @limit_submissions
 def create_request():
@@ -102,7 +93,7 @@ def create_request():
         ) from exc
     data_request = operations.create_request(data, channel="api")
     db.session.commit()
-    send_verification(data_request)
+    notify.send_verification(data_request)
     logger.info("request %s created through the API", data_request.ref)
     return jsonify(created(data_request)), 201
 

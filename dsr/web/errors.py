@@ -48,8 +48,10 @@ def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = MESSAGES.get(status, exc.description)
     if isinstance(exc, CSRFError):
-        message = _("This form has expired or did not come from this site. "
-                    "Reload the page and send it again.")
+        message = _(
+            "This form has expired or did not come from this site. "
+            "Reload the page and send it again."
+        )
     if wants_json():
         return json_error(status, error_code(exc), message)
     return render_template("error.html", status=status, message=message), status

@@ -22,10 +22,17 @@ def email_key() -> str:
 
 
 def _limits(name: str) -> Callable:
-    by_ip = limiter.limit(lambda: current_app.config[f"RATELIMIT_{name}_IP"],
-                          methods=["POST"], scope=f"{name.lower()}-ip")
-    by_email = limiter.limit(lambda: current_app.config[f"RATELIMIT_{name}_EMAIL"],
-                             key_func=email_key, methods=["POST"], scope=f"{name.lower()}-email")
+    by_ip = limiter.limit(
+        lambda: current_app.config[f"RATELIMIT_{name}_IP"],
+        methods=["POST"],
+        scope=f"{name.lower()}-ip",
+    )
+    by_email = limiter.limit(
+        lambda: current_app.config[f"RATELIMIT_{name}_EMAIL"],
+        key_func=email_key,
+        methods=["POST"],
+        scope=f"{name.lower()}-email",
+    )
 
     def decorate(view: Callable) -> Callable:
         return by_ip(by_email(view))

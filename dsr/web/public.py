@@ -22,11 +22,9 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 import workflows
-from dsr import mail, operations, signing
+from dsr import notify, operations
 from dsr.extensions import db
 from dsr.intake import IntakeError, validate_payload
-from dsr.signing import Purpose
-from dsr.urls import external_url
 from dsr.web import forms
 from dsr.web.limits import limit_submissions
 
@@ -133,8 +131,7 @@ def store_and_notify(data: dict) -> None:
     """Commit the request first, then enqueue the email, so the job always finds it."""
     req = operations.create_request(data, channel="web")
     db.session.commit()
-    token = signing.sign(Purpose.VERIFY, req.id, req.verify_nonce)
-    mail.send_later(req.id, "verify", verify_url=external_url("subject.verify", token=token))
+    notify.send_verification(req)
     logger.info("request %s (%s) received from the web form", req.ref, req.type)
 
 

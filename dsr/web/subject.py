@@ -14,13 +14,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from dsr import audit, mail, operations, signing
+from dsr import audit, notify, operations, signing
 from dsr.extensions import db
 from dsr.models import DataRequest
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
-from dsr.urls import external_url
 from dsr.web.limits import limit_resends
 from workflows.fields import Email
 
@@ -116,11 +115,6 @@ def status_request(token: str) -> DataRequest:
     return req
 
 
-def status_url(req: DataRequest) -> str:
-    """A fresh absolute status link, for emails."""
-    return external_url("subject.status", token=signing.sign(Purpose.STATUS, req.id))
-
-
 def event_sentence(kind: str, data: dict) -> str:
     """An audit event in plain words, without actors, hashes or raw data."""
     if kind == "status.changed" and data.get("to") in set(S):
@@ -167,12 +161,9 @@ def verify_confirm(token: str):
         db.session.rollback()
         raise LinkRefused("used", Purpose.VERIFY) from exc
     db.session.commit()
-    status_token = signing.sign(Purpose.STATUS, req.id)
-    mail.send_later(
-        req.id, "confirmed", status_url=external_url("subject.status", token=status_token)
-    )
+    notify.send_confirmation(req)
     logger.info("request %s verified by its subject", req.ref)
-    return redirect(url_for("subject.status", token=status_token), 303)
+    return redirect(url_for("subject.status", token=signing.sign(Purpose.STATUS, req.id)), 303)
 
 
 @bp.get("/status/<token>")
@@ -210,7 +201,7 @@ def withdraw(token: str):
             error=_("This request is already closed, so it can no longer be withdrawn."),
         )
     db.session.commit()
-    mail.send_later(req.id, "withdrawn", status_url=status_url(req))
+    notify.send_withdrawal(req)
     flash(_("Your request was withdrawn."))
     return redirect(url_for("subject.status", token=token), 303)
 
@@ -244,5 +235,4 @@ def send_new_links(email: str) -> None:
     requests = operations.renew_verification(email)
     db.session.commit()
     for req in requests:
-        token = signing.sign(Purpose.VERIFY, req.id, req.verify_nonce)
-        mail.send_later(req.id, "verify", verify_url=external_url("subject.verify", token=token))
+        notify.send_verification(req)
