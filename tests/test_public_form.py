@@ -449,10 +449,18 @@ def test_chosen_options_are_kept(client):
 # --- defences --------------------------------------------------------------------
 
 
-def test_missing_csrf_token_is_refused(client, app):
+def test_missing_csrf_token_is_refused_and_keeps_what_was_typed(client, app):
     response = client.post(form_url("access"), data=COMMON)
+    text = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "This form has expired" in response.get_data(as_text=True)
+    assert "This form has expired" in text
+    assert f'value="{COMMON["email"]}"' in text
+    assert count_stored(app) == 0
+
+
+def test_tampered_csrf_token_is_refused(client, app):
+    response = client.post(form_url("access"), data={**COMMON, "csrf_token": "forged"})
+    assert response.status_code == 400
     assert count_stored(app) == 0
 
 

@@ -19,11 +19,13 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
 
 import workflows
 from dsr import notify, operations
-from dsr.extensions import db
+from dsr.extensions import csrf, db
 from dsr.intake import IntakeError, validate_payload
 from dsr.web import forms
 from dsr.web.limits import limit_submissions
@@ -108,12 +110,21 @@ def new_request():
 
 
 @bp.post("/requests/new")
+@csrf.exempt  # checked in the view, so that a stale token keeps what was typed
 @limit_submissions
 def submit():
     """Validate, store unverified, email the confirmation link, and say so."""
     definition = requested_type()
     if definition is None:
         return unknown_type()
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        message = _(
+            "This form has expired or did not come from this site. Check your answers "
+            "and send the form again."
+        )
+        return render_form(definition, request.form, {"csrf_token": [message]}, status=400)
     if request.form.get(forms.HONEYPOT, "").strip():
         logger.info("honeypot filled on the %s form; nothing stored", definition.name)
         return redirect(url_for("public.sent"), code=303)
