@@ -19,6 +19,6 @@ class Access(RequestType):
     description = _l(
         "Receive a copy of the personal data we hold about you, with how and why we use it."
     )
-    legal_basis = "GDPR Art. 15"
+    legal_basis = _l("GDPR Art. 15")
     details_schema = AccessDetails
     auto_start = True

@@ -18,6 +18,6 @@ class ConsentWithdrawal(RequestType):
     name = "consent_withdrawal"
     title = _l("Withdraw my consent")
     description = _l("Withdraw a consent you gave; what was done before stays lawful.")
-    legal_basis = "GDPR Art. 7(3)"
+    legal_basis = _l("GDPR Art. 7(3)")
     details_schema = ConsentWithdrawalDetails
     auto_start = True

@@ -30,5 +30,5 @@ class Erasure(RequestType):
         "Have your data erased, except what the law obliges us to keep; "
         "we tell you what is kept and why."
     )
-    legal_basis = "GDPR Art. 17, 19"
+    legal_basis = _l("GDPR Art. 17, 19")
     details_schema = ErasureDetails

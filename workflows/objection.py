@@ -41,7 +41,7 @@ class Objection(RequestType):
         "Stop direct marketing at once, or object to a use of your data "
         "based on our legitimate interest."
     )
-    legal_basis = "GDPR Art. 21"
+    legal_basis = _l("GDPR Art. 21")
     details_schema = ObjectionDetails
 
     @classmethod

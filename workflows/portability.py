@@ -30,6 +30,6 @@ class Portability(RequestType):
         "Receive the data you gave us in a machine-readable format, "
         "or have it sent to another organisation."
     )
-    legal_basis = "GDPR Art. 20"
+    legal_basis = _l("GDPR Art. 20")
     details_schema = PortabilityDetails
     auto_start = True

@@ -62,5 +62,5 @@ class PostMortem(RequestType):
         "Say what should happen to your data after your death, or, as a "
         "designated person or heir, ask for those directives to be applied."
     )
-    legal_basis = "Loi n° 78-17 Art. 85"
+    legal_basis = _l("Loi n° 78-17 Art. 85")
     details_schema = PostMortemDetails

@@ -31,5 +31,5 @@ class Rectification(RequestType):
     name = "rectification"
     title = _l("Correct my data")
     description = _l("Have inaccurate data about you corrected, or incomplete data completed.")
-    legal_basis = "GDPR Art. 16, 19"
+    legal_basis = _l("GDPR Art. 16, 19")
     details_schema = RectificationDetails

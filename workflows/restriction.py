@@ -25,5 +25,5 @@ class Restriction(RequestType):
     name = "restriction"
     title = _l("Restrict the use of my data")
     description = _l("Have your data kept but no longer used, for a time.")
-    legal_basis = "GDPR Art. 18"
+    legal_basis = _l("GDPR Art. 18")
     details_schema = RestrictionDetails

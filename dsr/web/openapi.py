@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
+from flask_babel import force_locale
 
 import workflows
 from dsr.intake import IntakeSchema
@@ -85,9 +86,10 @@ HEALTH = {
 
 
 def document(app: Flask) -> dict:
-    """The app's OpenAPI document, built on first use."""
+    """The app's OpenAPI document, built on first use, in English whoever asks first."""
     if EXTENSION_KEY not in app.extensions:
-        app.extensions[EXTENSION_KEY] = build(app.config["BASE_URL"])
+        with force_locale("en"):
+            app.extensions[EXTENSION_KEY] = build(app.config["BASE_URL"])
     return app.extensions[EXTENSION_KEY]
 
 
