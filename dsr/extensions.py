@@ -13,7 +13,9 @@ class Base(DeclarativeBase):
     """Declarative base shared by every model."""
 
 
-db = SQLAlchemy(model_class=Base)
+#: objects stay readable after commit: a view commits, then reads ids and
+#: nonces to enqueue emails, and a reload would open a second write transaction
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

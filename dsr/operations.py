@@ -50,7 +50,6 @@ def create_request(data: dict, *, actor: str = "subject", channel: str = "web") 
     """Store a new, unverified request and its first audit event."""
     now = utcnow()
     request = DataRequest(
-        ref=next_reference(now.year),
         type=data["type"],
         status=S.UNVERIFIED,
         email=data["email"].lower(),
@@ -62,6 +61,7 @@ def create_request(data: dict, *, actor: str = "subject", channel: str = "web") 
         verify_nonce=secrets.token_hex(8),
     )
     request.due_at = compute_due_at(request)
+    request.ref = next_reference(now.year)  # the first write: the lock is held from here
     db.session.add(request)
     db.session.flush()
     audit.record(
