@@ -34,7 +34,15 @@ TEMPLATE_HEADER = "X-DSR-Template"
 
 def send_later(request_id: int, template: str, **context) -> None:
     """Queue an email about a request; the caller has committed the request already."""
-    enqueue(send_email_job, request_id, template, context, queue="mail", retries=3)
+    enqueue(
+        send_email_job,
+        request_id,
+        template,
+        context,
+        queue="mail",
+        retries=3,
+        description=f"send the {template!r} email of request {request_id}",
+    )
 
 
 def send_email_job(request_id: int, template: str, context: dict) -> None:

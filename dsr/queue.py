@@ -51,11 +51,28 @@ def enqueue(
     queue: str = "default",
     job_id: str | None = None,
     retries: int = 0,
+    description: str | None = None,
     **kwargs,
 ) -> Job:
-    """Put `func(*args, **kwargs)` on a queue; `retries` back off 10 s, 1 min, 5 min..."""
+    """Put `func(*args, **kwargs)` on a queue; `retries` back off 10 s, 1 min, 5 min...
+
+    One pipeline carries the whole enqueue (one round trip to Redis instead of
+    two). `description` replaces RQ's default, which would print the arguments
+    (signed links among them) in the worker's log.
+    """
     retry = Retry(max=retries, interval=[10, 60, 300, 900]) if retries else None
-    return get_queue(queue).enqueue(func, *args, job_id=job_id, retry=retry, **kwargs)
+    with redis_connection().pipeline() as pipe:
+        job = get_queue(queue).enqueue(
+            func,
+            *args,
+            job_id=job_id,
+            retry=retry,
+            description=description,
+            pipeline=pipe,
+            **kwargs,
+        )
+        pipe.execute()
+    return job
 
 
 def run_worker(app: Flask, burst: bool = False, simple: bool = False) -> bool:
