@@ -4,6 +4,7 @@ import tomllib
 
 import pytest
 
+import workflows
 from dsr.config import DEMO_CONFIG
 
 LEGAL_BASES = {
@@ -26,16 +27,6 @@ REQUIRED = {
     "connectors",
     "fields",
     "automated_decision",
-}
-REQUEST_TYPES = {
-    "access",
-    "rectification",
-    "erasure",
-    "portability",
-    "restriction",
-    "objection",
-    "consent_withdrawal",
-    "post_mortem",
 }
 
 
@@ -92,7 +83,7 @@ def test_fees_note_says_first_copy_free(instance):
 
 def test_processing_settings(instance):
     processing = instance["processing"]
-    assert set(processing["auto_start"]) <= REQUEST_TYPES
+    assert set(processing["auto_start"]) <= set(workflows.names())
     assert set(processing["auto_start"]) == {"access", "portability", "consent_withdrawal"}
     assert processing["callback_timeout_days"] == 7
 
