@@ -11,13 +11,22 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from dsr.extensions import db
 from dsr.models import AuditEvent, AuditHead
 from dsr.models.types import utcnow
 
 GENESIS = "0" * 64
+
+# The append's statements, on the tables (Core), built once: a statement built per
+# call costs more to construct and cache-key than SQLite takes to run it.
+_EVENTS, _HEAD = AuditEvent.__table__, AuditHead.__table__
+_LOCK_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).with_for_update()
+_INSERT_EVENT = insert(_EVENTS)
+_ADVANCE_HEAD = update(_HEAD).values(
+    last_id=bindparam("event_id"), last_hash=bindparam("event_hash"), count=_HEAD.c.count + 1
+)
 
 
 def canonical(event: AuditEvent) -> bytes:
@@ -39,8 +48,13 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def record(kind: str, *, actor: str, request_id: int | None = None, data=None) -> AuditEvent:
-    """Append an event to the chain in the current transaction (the caller commits)."""
-    head = db.session.execute(select(AuditHead).with_for_update()).scalar_one()
+    """Append an event to the chain in the current transaction (the caller commits).
+
+    Three Core statements rather than ORM objects and a flush: less than half
+    the time, and the write lock is held from here until the caller commits.
+    The event returned is what was written; it is not in the session.
+    """
+    head = db.session.execute(_LOCK_HEAD).one()
     event = AuditEvent(
         id=head.last_id + 1,
         request_id=request_id,
@@ -51,8 +65,8 @@ def record(kind: str, *, actor: str, request_id: int | None = None, data=None) -
         prev_hash=head.last_hash,
     )
     event.hash = event_hash(event)
-    head.last_id, head.last_hash, head.count = event.id, event.hash, head.count + 1
-    db.session.add(event)
+    db.session.execute(_INSERT_EVENT, {key: getattr(event, key) for key in _EVENTS.c.keys()})
+    db.session.execute(_ADVANCE_HEAD, {"event_id": event.id, "event_hash": event.hash})
     return event
 
 
@@ -81,7 +95,7 @@ def verify_chain(batch: int = 1000) -> ChainReport:
         if event_hash(event) != event.hash:
             return ChainReport(count, event.id, "its content was edited")
         prev_hash, expected_id, count = event.hash, expected_id + 1, count + 1
-    head = db.session.get(AuditHead, 1)
+    head = db.session.execute(select(AuditHead.last_hash, AuditHead.count)).one_or_none()
     if head is None or head.last_hash != prev_hash or head.count != count:
         return ChainReport(
             count, None, "the last events were deleted (the chain head does not match)"

@@ -46,7 +46,7 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_SUBMIT_EMAIL": "5 per hour",
         "RATELIMIT_RESEND_IP": "10 per hour",
         "RATELIMIT_RESEND_EMAIL": "3 per hour",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ("fr", "en"),
         "WTF_CSRF_TIME_LIMIT": 4 * HOUR,

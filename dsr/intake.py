@@ -5,8 +5,10 @@ maps dotted paths (`details.changes.0.field`) to messages; the form shows
 them beside its inputs, the API returns them as they are.
 """
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 import workflows
 from workflows.fields import Email, StrictSchema, Text, choice
@@ -72,12 +74,23 @@ def flatten(errors, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+# A marshmallow 4 schema keeps no state between loads (there is no `context` any more),
+# so one instance serves every request; building one deep-copies all its fields.
+_intake_schema = IntakeSchema()
+
+
+@cache
+def details_schema(type_name: str) -> Schema:
+    """The details schema of a registered type, built once."""
+    return workflows.get(type_name).details_schema()
+
+
 def validate_payload(payload, default_language: str) -> dict:
     """Clean data for a new request, or IntakeError."""
     if not isinstance(payload, dict):
         raise IntakeError({"_schema": [str(_l("Send a JSON object."))]})
     try:
-        data = IntakeSchema().load(payload)
+        data = _intake_schema.load(payload)
     except ValidationError as exc:
         errors = dict(exc.messages)
         data = None
@@ -85,9 +98,9 @@ def validate_payload(payload, default_language: str) -> dict:
         errors = {}
     type_name = payload.get("type")
     if type_name in workflows.names() and isinstance(payload.get("details", {}), dict):
-        details_schema = workflows.get(type_name).details_schema()
+        schema = details_schema(type_name)
         try:
-            details = details_schema.dump(details_schema.load(payload.get("details") or {}))
+            details = schema.dump(schema.load(payload.get("details") or {}))
         except ValidationError as exc:
             errors["details"] = exc.messages
         else:
