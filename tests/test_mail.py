@@ -18,6 +18,7 @@ from dsr import queue as dsr_queue
 from dsr.extensions import db
 from dsr.models import DataRequest
 from dsr.web.dev import linkify
+from tests.conftest import free_port
 
 VERIFY_URL = "http://dsr.test/verify/token-abc"
 STATUS_URL = "http://dsr.test/status/token-xyz"
@@ -233,12 +234,6 @@ def smtp_server(tmp_path):
     yield port, maildir
     proc.terminate()
     proc.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def work(app):

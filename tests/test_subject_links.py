@@ -6,7 +6,6 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import csrf_token
 from sqlalchemy import select
 
 from dsr import audit, operations, signing
@@ -15,6 +14,7 @@ from dsr.models import AuditEvent, DataRequest
 from dsr.signing import Purpose
 from dsr.status import RequestStatus as S
 from dsr.templating import localdate
+from tests.conftest import csrf_token
 
 PAYLOAD = {
     "type": "access",
