@@ -48,7 +48,6 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_RESEND_EMAIL": "3 per hour",
         "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "fr",
-        "LANGUAGES": ("fr", "en"),
         "WTF_CSRF_TIME_LIMIT": 4 * HOUR,
     }
 

@@ -11,9 +11,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 import workflows
+from dsr.i18n import LANGUAGES
 from workflows.fields import Email, StrictSchema, Text, choice
-
-LANGUAGES = ("fr", "en")
 
 
 class Identifiers(StrictSchema):

@@ -18,7 +18,8 @@ from redis.exceptions import RedisError
 from dsr import notify, operations
 from dsr.db import ping as database_ping
 from dsr.extensions import csrf, db, limiter
-from dsr.intake import LANGUAGES, IntakeError, validate_payload
+from dsr.i18n import browser_language
+from dsr.intake import IntakeError, validate_payload
 from dsr.models import DataRequest
 from dsr.web import openapi
 from dsr.web.errors import MESSAGES, json_error
@@ -66,12 +67,6 @@ def read_json():
     return payload
 
 
-def accepted_language() -> str:
-    """The request's language when the body names none: the client's best supported one."""
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return request.accept_languages.best_match(LANGUAGES) or default
-
-
 def iso_utc(moment: datetime) -> str:
     """An instant as ISO 8601 in UTC with the `Z` suffix, to the second."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -83,7 +78,7 @@ def create_request():
     """Take a request from an integrator; it waits unverified until the subject confirms."""
     payload = read_json()
     try:
-        data = validate_payload(payload, default_language=accepted_language())
+        data = validate_payload(payload, default_language=browser_language())
     except IntakeError as exc:
         raise ApiError(
             422,

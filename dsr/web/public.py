@@ -6,18 +6,15 @@ request is stored `unverified` and only the emailed link confirms it.
 """
 
 import logging
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     current_app,
-    has_request_context,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -26,6 +23,7 @@ from wtforms.validators import ValidationError
 import workflows
 from dsr import notify, operations
 from dsr.extensions import csrf, db
+from dsr.i18n import current_locale
 from dsr.intake import IntakeError, validate_payload
 from dsr.web import forms
 from dsr.web.limits import limit_submissions
@@ -33,28 +31,6 @@ from dsr.web.limits import limit_submissions
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("public", __name__)
-
-
-def current_locale() -> str:
-    """The page's language; outside a request (emails) the forced or default one."""
-    try:
-        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-    except RuntimeError:  # no request to choose from and no forced locale
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def lang_url(code: str) -> str:
-    """This page in another language: a query-only link, so the path stays as it is."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return "?" + urlencode([*args, ("lang", code)])
-
-
-@bp.app_context_processor
-def page_globals() -> dict:
-    """What base.html needs on every page, whichever blueprint renders it."""
-    if not has_request_context():
-        return {"current_locale": current_locale()}
-    return {"current_locale": current_locale(), "lang_url": lang_url}
 
 
 def render_index(message: str | None = None, status: int = 200):
