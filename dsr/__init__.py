@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from dsr import cli, config, i18n, queue, templating
+from dsr import cli, config, i18n, queue, systems, templating
 from dsr import db as database
 from dsr.extensions import csrf, db, limiter, migrate
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     queue.init_app(app)
+    systems.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
 

@@ -49,6 +49,15 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "fr",
         "WTF_CSRF_TIME_LIMIT": 4 * HOUR,
+        "RESULTS_DIR": os.path.join(instance_path, "results"),
+        "CALLBACK_MAX_BYTES": 100 * 1024 * 1024,
+        "STAFF_LOCKOUT_ATTEMPTS": 5,
+        "STAFF_LOCKOUT_MINUTES": 15,
+        "RATELIMIT_LOGIN_IP": "20 per minute",
+        # the session cookie carries a staff sign-in: out of scripts' reach, not sent
+        # cross-site, and HTTPS only in production (set in `configure`)
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
 
 
@@ -68,10 +77,15 @@ ENVIRONMENT = {
     "SMTP_USERNAME": ("SMTP_USERNAME", str),
     "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
     "DSR_CONFIG": ("DSR_CONFIG", str),
+    "RESULTS_DIR": ("RESULTS_DIR", str),
+    "CALLBACK_MAX_BYTES": ("CALLBACK_MAX_BYTES", int),
     "RATELIMIT_SUBMIT_IP": ("RATELIMIT_SUBMIT_IP", str),
     "RATELIMIT_SUBMIT_EMAIL": ("RATELIMIT_SUBMIT_EMAIL", str),
     "RATELIMIT_RESEND_IP": ("RATELIMIT_RESEND_IP", str),
     "RATELIMIT_RESEND_EMAIL": ("RATELIMIT_RESEND_EMAIL", str),
+    "RATELIMIT_LOGIN_IP": ("RATELIMIT_LOGIN_IP", str),
+    "STAFF_LOCKOUT_ATTEMPTS": ("STAFF_LOCKOUT_ATTEMPTS", int),
+    "STAFF_LOCKOUT_MINUTES": ("STAFF_LOCKOUT_MINUTES", int),
 }
 
 
@@ -107,6 +121,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
     if "INSTANCE" not in app.config:
         app.config["INSTANCE"] = load_instance(app.config["DSR_CONFIG"])
+    if app.config["DSR_ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
     check(app.config)
 
 
@@ -122,3 +138,20 @@ def check(config) -> None:
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
     if "controller" not in config["INSTANCE"]:
         raise ConfigError("DSR_CONFIG: the [controller] table is missing")
+    check_processing(config["INSTANCE"].get("processing", {}))
+
+
+def check_processing(processing: dict) -> None:
+    """The `[processing]` table: which types start by themselves, how long callbacks may take."""
+    import workflows
+
+    auto_start = processing.get("auto_start", [])
+    unknown = [name for name in auto_start if name not in workflows.names()]
+    if not isinstance(auto_start, list) or unknown:
+        raise ConfigError(
+            f"DSR_CONFIG: processing.auto_start must list request types among "
+            f"{', '.join(workflows.names())}; unknown: {', '.join(map(str, unknown))}"
+        )
+    days = processing.get("callback_timeout_days", 7)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ConfigError("DSR_CONFIG: processing.callback_timeout_days must be a whole number ≥ 1")

@@ -2,7 +2,7 @@
 
 import logging
 
-from dsr import operations
+from dsr import operations, processing
 from dsr.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -17,7 +17,16 @@ def expire_unverified_job() -> int:
     return count
 
 
+def reconcile_job() -> dict[str, int]:
+    """Tasks whose job vanished run again; callbacks that never came fail their task."""
+    done = processing.reconcile()
+    if any(done.values()):
+        logger.info("reconciliation: %s", done)
+    return done
+
+
 #: (function, interval in seconds)
 PERIODIC_JOBS = [
     (expire_unverified_job, 3600),
+    (reconcile_job, 60),
 ]

@@ -16,7 +16,7 @@ from rq.job import Job
 logger = logging.getLogger(__name__)
 
 #: every queue the app uses; the worker listens on all of them, in this order
-QUEUES = ("mail", "default")
+QUEUES = ("mail", "default", "connectors")
 
 
 class AppJob(Job):
@@ -56,23 +56,32 @@ def enqueue(
 ) -> Job:
     """Put `func(*args, **kwargs)` on a queue; `retries` back off 10 s, 1 min, 5 min...
 
-    One pipeline carries the whole enqueue (one round trip to Redis instead of
-    two). `description` replaces RQ's default, which would print the arguments
+    `description` replaces RQ's default, which would print the arguments
     (signed links among them) in the worker's log.
     """
     retry = Retry(max=retries, interval=[10, 60, 300, 900]) if retries else None
+    spec = {"func": func, "args": args, "kwargs": kwargs, "queue": queue, "job_id": job_id}
+    return enqueue_many([{**spec, "retry": retry, "description": description}])[0]
+
+
+def enqueue_many(specs: list[dict]) -> list[Job]:
+    """Enqueue several jobs in one pipeline: one round trip to Redis, whatever their number.
+
+    Each spec holds `func` and optionally `args`, `kwargs`, `queue` and the
+    options of RQ's `Queue.enqueue_call` (`job_id`, `retry`, `job_timeout`,
+    `description`).
+    """
+    jobs = []
     with redis_connection().pipeline() as pipe:
-        job = get_queue(queue).enqueue(
-            func,
-            *args,
-            job_id=job_id,
-            retry=retry,
-            description=description,
-            pipeline=pipe,
-            **kwargs,
-        )
+        for spec in specs:
+            options = dict(spec)
+            func, queue = options.pop("func"), options.pop("queue", "default")
+            timeout = options.pop("job_timeout", None)
+            jobs.append(
+                get_queue(queue).enqueue_call(func, timeout=timeout, pipeline=pipe, **options)
+            )
         pipe.execute()
-    return job
+    return jobs
 
 
 def run_worker(app: Flask, burst: bool = False, simple: bool = False) -> bool:

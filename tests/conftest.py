@@ -1,5 +1,6 @@
 """Fixtures: a real Redis server, a migrated SQLite database per test, the app and its clients."""
 
+import os
 import re
 import shutil
 import socket
@@ -13,6 +14,18 @@ from redis import Redis
 from dsr import create_app
 from dsr import queue as dsr_queue
 from dsr.extensions import db
+
+#: the secrets of the demo systems: the demo instance TOML names them, so every app needs them
+#: (tests/fixtures_demo.py starts the demo systems with the same ones)
+DEMO_SECRETS = {
+    "DSR_CRM_SECRET": "test-crm-secret-4f1d9a",
+    "DSR_SMS_SECRET": "test-sms-secret-82c07e",
+}
+os.environ.update(DEMO_SECRETS)
+os.environ.setdefault("DSR_BILLING_URL", "sqlite:///:memory:")
+
+#: fixtures kept in their own modules (tests/ is on sys.path through this conftest)
+pytest_plugins = ["fixtures_demo"]
 
 
 def free_port() -> int:
@@ -69,6 +82,7 @@ def base_config(tmp_path, redis_url) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dsr.sqlite3'}",
         "REDIS_URL": redis_url,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RESULTS_DIR": str(tmp_path / "results"),
         "BASE_URL": "http://dsr.test",
         "RATELIMIT_SUBMIT_IP": "1000 per hour",
         "RATELIMIT_SUBMIT_EMAIL": "1000 per hour",
@@ -127,9 +141,11 @@ def runner(app):
 def run_jobs(app):
     """Run every queued job with a real RQ worker in burst mode."""
 
-    def run():
-        with app.app_context():
-            dsr_queue.run_worker(app, burst=True, simple=True)
+    def run(target=None):
+        """`target`: an app made with `make_app`, when the test does not use `app`."""
+        target = target or app
+        with target.app_context():
+            dsr_queue.run_worker(target, burst=True, simple=True)
 
     return run
 

@@ -252,7 +252,7 @@ def test_unknown_api_path_is_json_404(client):
 
 
 def test_wrong_method_is_json_405(client):
-    assert_error(checked(client.get(URL)), 405, "method_not_allowed")
+    assert_error(checked(client.delete(URL)), 405, "method_not_allowed")
     assert_error(checked(client.delete("/api/v1/health")), 405, "method_not_allowed")
 
 

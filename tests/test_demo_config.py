@@ -84,7 +84,12 @@ def test_fees_note_says_first_copy_free(instance):
 def test_processing_settings(instance):
     processing = instance["processing"]
     assert set(processing["auto_start"]) <= set(workflows.names())
-    assert set(processing["auto_start"]) == {"access", "portability", "consent_withdrawal"}
+    assert set(processing["auto_start"]) == {
+        "access",
+        "portability",
+        "consent_withdrawal",
+        "objection",
+    }
     assert processing["callback_timeout_days"] == 7
 
 
@@ -162,3 +167,13 @@ def test_the_app_loads_the_register_by_default(app, instance):
     assert loaded["register"] == instance["register"]
     assert loaded["processing"]["callback_timeout_days"] == 7
     assert {a["id"] for a in loaded["register"]["activities"]} >= {"invoicing_accounting"}
+
+
+def test_the_demo_connectors_are_the_ones_the_tests_run(instance):
+    """tests/fixtures_demo.py mirrors the demo's [connectors]; only the addresses differ."""
+    from fixtures_demo import demo_connectors_config
+
+    declared = instance["connectors"]
+    mirrored = demo_connectors_config(declared["crm"]["url"], declared["sms"]["url"], "")
+    mirrored["billing"]["url_env"] = mirrored["billing"].pop("url") or "DSR_BILLING_URL"
+    assert declared == mirrored

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dsr import audit, operations, signing
+from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
 from dsr.models import AuditEvent, DataRequest
 from dsr.signing import Purpose
@@ -33,6 +34,15 @@ def english(client):
     """Pages in English whatever translations exist, so the assertions read the source text."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
+
+
+@pytest.fixture
+def app(make_app):
+    """Requests stay `open` once verified: these tests follow the subject's links, not
+    processing (tests/test_processing.py covers what starts by itself)."""
+    instance = load_instance(str(DEMO_CONFIG))
+    instance["processing"]["auto_start"] = []
+    return make_app(INSTANCE=instance)
 
 
 @pytest.fixture

@@ -22,3 +22,4 @@ class Access(RequestType):
     legal_basis = _l("GDPR Art. 15")
     details_schema = AccessDetails
     auto_start = True
+    connector_actions = ("access",)

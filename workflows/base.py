@@ -6,7 +6,11 @@ by itself once the email address is confirmed. The request row stores only the
 type's `name`; the registry finds the definition again.
 """
 
+from collections.abc import Iterable
+
 from marshmallow import Schema
+
+from connectors.base import Connector
 
 
 class RequestType:
@@ -22,13 +26,21 @@ class RequestType:
     legal_basis: str = ""
     #: marshmallow schema of the `details` object; empty for types that need none
     details_schema: type[Schema] = Schema
-    #: start processing as soon as the request is verified, without a handler
+    #: start processing as soon as the request is verified, without a handler, unless the
+    #: instance's `[processing] auto_start` list says otherwise
     auto_start: bool = False
+    #: what processing asks of every connector that supports it
+    connector_actions: tuple[str, ...] = ()
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:
-        """Whether processing starts once the request is verified, without a handler."""
-        return cls.auto_start
+        """For a type set to start by itself: whether this request may (objection: marketing)."""
+        return True
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector]) -> list[tuple[Connector, str]]:
+        """The (connector, action) pairs processing starts with."""
+        return [(c, a) for c in connectors for a in cls.connector_actions if a in c.actions]
 
     @classmethod
     def form_template(cls) -> str:

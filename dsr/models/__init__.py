@@ -2,5 +2,15 @@
 
 from dsr.models.audit import AuditEvent, AuditHead
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
+from dsr.models.task import FINISHED, Task, TaskStatus
 
-__all__ = ["AuditEvent", "AuditHead", "ClockPause", "DataRequest", "ReferenceCounter"]
+__all__ = [
+    "FINISHED",
+    "AuditEvent",
+    "AuditHead",
+    "ClockPause",
+    "DataRequest",
+    "ReferenceCounter",
+    "Task",
+    "TaskStatus",
+]

@@ -43,6 +43,12 @@ class DataRequest(db.Model):
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"
     )
+    tasks: Mapped[list["Task"]] = relationship(  # noqa: F821 - dsr.models.task
+        back_populates="request",
+        order_by="(Task.connector, Task.action)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     @property
     def status_enum(self) -> RequestStatus:

@@ -7,11 +7,12 @@ from dsr.web import errors
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; development pages only outside production."""
-    from dsr.web import api, public, subject
+    from dsr.web import api, callbacks, public, subject
 
     app.register_blueprint(public.bp)
     app.register_blueprint(subject.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(callbacks.bp)
     if app.config["DSR_ENV"] != "production":
         from dsr.web import dev
 

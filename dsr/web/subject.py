@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from dsr import audit, notify, operations, signing
+from dsr import audit, notify, operations, processing, signing
 from dsr.extensions import db
 from dsr.models import DataRequest
 from dsr.signing import Purpose, TokenError
@@ -163,6 +163,8 @@ def verify_confirm(token: str):
     db.session.commit()
     notify.send_confirmation(req)
     logger.info("request %s verified by its subject", req.ref)
+    if processing.starts_itself(req):
+        processing.start(req, actor="system")
     return redirect(url_for("subject.status", token=signing.sign(Purpose.STATUS, req.id)), 303)
 
 

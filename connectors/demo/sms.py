@@ -1,0 +1,173 @@
+"""The demo SMS platform: the `webhook` connector kind, which answers later through a callback.
+
+    python -m connectors.demo.sms --port 8702 --secret-env DSR_SMS_SECRET --delay 3 [--faults]
+
+- `GET /health`
+- `POST /dsr`: a task notice signed with the shared secret (`X-DSR-Signature`,
+  401 if it does not verify). The platform answers 202 `{"accepted": true}` at
+  once; `--delay` seconds later it does the task and POSTs the answer body
+  (`{"status", "records", "outcome"}` or `{"status": "failed", "error"}`) to
+  the notice's `callback_url`, signed with the same secret, retrying with
+  backoff while the engine cannot be reached or answers 5xx.
+  It finds people by phone only (`subject.identifiers.phone`) and does `access`,
+  `erase`, `object` and `withdraw_consent` (the last two opt the number out of
+  promotions).
+
+With `--faults`, `POST /_faults {"mode": "bad_signature" | "none", "times": N}`
+signs the next N callbacks with a wrong secret, which the engine must refuse;
+`POST /_reset` restores the seeded data. Without `--faults` both are 404.
+"""
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from connectors import signature
+from connectors.demo.server import (
+    Faults,
+    JsonHandler,
+    arguments,
+    configure_logging,
+    listen,
+    serve,
+    summary,
+)
+from connectors.demo.sms_data import SmsStore
+from connectors.matching import Subject
+from connectors.outcome import NO_DATA
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("access", "erase", "object", "withdraw_consent")
+#: callback deliveries: this many attempts, waiting 1, 2, 4... seconds between them
+ATTEMPTS = 5
+
+
+def answer(store: SmsStore, notice: dict) -> dict:
+    """The answer body to an accepted notice, after doing the task."""
+    try:
+        phones = Subject.from_json(notice.get("subject") or {}).phones
+    except (AttributeError, TypeError):
+        return {"status": "failed", "error": "the notice's subject is not a JSON object"}
+    if not phones:
+        return {
+            "status": "succeeded",
+            "records": {},
+            "outcome": f"{NO_DATA}: no phone number given",
+        }
+    action = notice["action"]
+    if action == "access":
+        records = store.records(phones)
+        counts = {table: len(rows) for table, rows in records.items()}
+        outcome = f"found {summary(counts)}" if records else NO_DATA
+        return {"status": "succeeded", "records": records, "outcome": outcome}
+    if action == "erase":
+        counts = store.erase(phones)
+        outcome = f"deleted {summary(counts)}" if counts["contacts"] else NO_DATA
+        return {"status": "succeeded", "outcome": outcome}
+    reason = "objection" if action == "object" else "consent withdrawn"
+    lines = store.opt_out(phones, f"{reason} ({notice.get('request_ref') or 'DSR'})")
+    return {"status": "succeeded", "outcome": "; ".join(lines) or NO_DATA}
+
+
+def deliver(url: str, body: bytes, secret: str, wait: float = 1.0) -> bool:
+    """POST a signed answer to the engine; retry while it is unreachable or answers 5xx/429."""
+    for attempt in range(1, ATTEMPTS + 1):
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                signature.HEADER: signature.sign(secret, body),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                logger.info("callback to %s: HTTP %s", url, response.status)
+                return True
+        except urllib.error.HTTPError as exc:
+            logger.warning("callback to %s: HTTP %s (attempt %s)", url, exc.code, attempt)
+            if exc.code < 500 and exc.code != 429:
+                return False  # refused: sending the same thing again will not help
+        except OSError as exc:
+            logger.warning("callback to %s failed: %s (attempt %s)", url, exc, attempt)
+        if attempt < ATTEMPTS:
+            time.sleep(wait * 2 ** (attempt - 1))
+    logger.error("callback to %s abandoned after %s attempts", url, ATTEMPTS)
+    return False
+
+
+class SmsHandler(JsonHandler):
+    server_version = "DemoSMS/1.0"
+
+    def do_GET(self):
+        if self.path == "/health":
+            self.send_json(
+                200, {"status": "ok", "numbers": len(self.server.store.tables["contacts"])}
+            )
+        else:
+            self.error(404, f"no such endpoint: GET {self.path}")
+
+    def dsr(self) -> None:
+        notice = self.signed_json()
+        if notice is None:
+            return
+        problem = _check(notice)
+        if problem:
+            self.error(422 if "not supported" in problem else 400, problem)
+            return
+        self.send_json(202, {"accepted": True, "task_id": notice["task_id"]})
+        threading.Thread(target=self.later, args=(notice,), daemon=True).start()
+
+    def later(self, notice: dict) -> None:
+        """After the delay: do the task, then call the engine back."""
+        time.sleep(self.server.delay)
+        body = json.dumps(answer(self.server.store, notice), ensure_ascii=False).encode()
+        fault = self.server.faults and self.server.faults.take()
+        secret = self.server.secret + "-wrong" if fault else self.server.secret
+        deliver(notice["callback_url"], body, secret)
+
+
+def _check(notice) -> str | None:
+    """What is wrong with a notice, or None."""
+    if not isinstance(notice, dict):
+        return "the body must be a JSON object (a task notice)"
+    if not isinstance(notice.get("task_id"), str) or not notice["task_id"]:
+        return "task_id is required"
+    if notice.get("action") not in ACTIONS:
+        return (
+            f"action {notice.get('action')!r} is not supported by the SMS platform "
+            f"(it does {', '.join(ACTIONS)})"
+        )
+    url = notice.get("callback_url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "callback_url must be an http(s) URL: the answer is sent there"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments(
+        "connectors.demo.sms",
+        "The demo SMS platform (webhook connector kind).",
+        8702,
+        "DSR_SMS_SECRET",
+    )
+    parser.add_argument(
+        "--delay", type=float, default=3.0, help="seconds before calling back (default 3)"
+    )
+    args = parser.parse_args(argv)
+    if args.delay < 0:
+        parser.error("--delay must be 0 or more seconds")
+    configure_logging()
+    faults = Faults(("bad_signature",)) if args.faults else None
+    server = listen(parser, args, SmsHandler, SmsStore(), faults)
+    server.delay = args.delay
+    serve(server, "sms", f"POST /dsr, callbacks after {args.delay:g} s")
+
+
+if __name__ == "__main__":
+    main()

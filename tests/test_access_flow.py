@@ -1,0 +1,247 @@
+"""The access flow end to end, against the demo systems running as real processes.
+
+The engine itself runs as a real HTTP server on loopback (the SMS platform
+calls it back over a socket), with a real Redis, SQLite and RQ workers: the
+test's burst worker, and for the crash test a `flask dsr worker` process that
+is killed mid-task.
+"""
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import csrf_token, free_port, links_in_outbox
+from fixtures_demo import ROOT
+from redis import Redis
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from connectors.demo.people import NOBODY, SHOWCASE
+from dsr import processing, results
+from dsr.config import DEMO_CONFIG, load_instance
+from dsr.extensions import db
+from dsr.models import DataRequest, Task
+from dsr.models.task import TaskStatus as T
+from dsr.models.types import utcnow
+from dsr.operations import create_request, verify
+from dsr.status import RequestStatus as S
+
+CAMILLE = SHOWCASE["everywhere"]
+HUGO = SHOWCASE["crm_only"]
+
+
+@pytest.fixture
+def engine(make_app, demo_connectors, tmp_path):
+    """The app with the demo connectors, served on a loopback port; quick retries."""
+    port = free_port()
+    connectors = copy.deepcopy(demo_connectors)
+    for settings in connectors.values():
+        settings["backoff"] = 0
+    config = load_instance(str(DEMO_CONFIG))
+    config["connectors"] = connectors
+    app = make_app(INSTANCE=config, BASE_URL=f"http://127.0.0.1:{port}")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def submit_and_confirm(app, run_jobs, person=None, email=None, **identifiers) -> str:
+    """The subject's way in: the API, the emailed link, the confirm button; returns the ref."""
+    client = app.test_client()
+    payload = {
+        "type": "access",
+        "email": email or person.email,
+        "name": f"{person.first_name} {person.last_name}" if person else "Nobody Known",
+        "identifiers": identifiers,
+        "details": {},
+        "language": "fr",
+    }
+    created = client.post("/api/v1/requests", json=payload)
+    assert created.status_code == 201, created.get_json()
+    run_jobs(app)  # the confirmation email
+    link = links_in_outbox(app, "/verify/")[-1]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    confirmed = client.post(f"/{path}", data={"csrf_token": csrf_token(client, f"/{path}")})
+    assert confirmed.status_code == 303
+    return created.get_json()["ref"]
+
+
+def wait_for_status(app, ref: str, status: str, seconds: float = 15) -> DataRequest:
+    deadline = time.monotonic() + seconds
+    while True:
+        with app.app_context():
+            request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
+            if request.status == status or time.monotonic() > deadline:
+                assert request.status == status, [(t.connector, t.status) for t in request.tasks]
+                return request
+        time.sleep(0.1)
+
+
+def tasks_of(app, ref: str) -> dict[str, Task]:
+    with app.app_context():
+        request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
+        return {task.connector: task for task in request.tasks}
+
+
+def test_a_person_known_to_all_three_systems(engine, run_jobs):
+    ref = submit_and_confirm(engine, run_jobs, CAMILLE, phone="06 39 98 00 01")
+    assert wait_for_status(engine, ref, S.PROCESSING)
+    run_jobs(engine)  # CRM and billing answer now; the SMS platform accepts and calls back
+    wait_for_status(engine, ref, S.REVIEW)
+    tasks = tasks_of(engine, ref)
+    assert {name: t.status for name, t in tasks.items()} == dict.fromkeys(
+        ("crm", "billing", "sms"), T.SUCCEEDED
+    )
+    assert tasks["crm"].record_counts["contacts"] == 1
+    assert tasks["crm"].record_counts["tickets"] == 3
+    assert tasks["billing"].record_counts["customers"] == 1
+    assert tasks["billing"].record_counts["trips"] == 14
+    assert tasks["billing"].record_counts["payments"] >= 1  # found through the invoices
+    assert tasks["sms"].record_counts["messages"] == 6
+    assert tasks["crm"].outcome.startswith("found 1 contact")
+    with engine.app_context():
+        billing = db.session.get(Task, tasks["billing"].id)
+        customer = results.preview(billing)["customers"][0]
+        assert customer["email"].lower() == CAMILLE.email and customer["phone"] == "06 39 98 00 01"
+        crm = db.session.get(Task, tasks["crm"].id)
+        assert len(list(results.records(crm, "login_events"))) == crm.record_counts["login_events"]
+
+
+def test_a_person_known_to_one_system(engine, run_jobs):
+    ref = submit_and_confirm(engine, run_jobs, HUGO)  # no phone given: the SMS platform is skipped
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    tasks = tasks_of(engine, ref)
+    assert tasks["crm"].status == T.SUCCEEDED and tasks["crm"].record_counts["contacts"] == 1
+    assert (tasks["billing"].status, tasks["billing"].record_counts) == (T.SUCCEEDED, {})
+    assert tasks["billing"].outcome == "no data"
+    assert tasks["sms"].status == T.SKIPPED and "phone" in tasks["sms"].outcome
+
+
+def test_a_person_known_to_none(engine, run_jobs):
+    ref = submit_and_confirm(engine, run_jobs, email=NOBODY, phone="+33 6 39 98 99 99")
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    tasks = tasks_of(engine, ref)
+    assert {t.status for t in tasks.values()} == {T.SUCCEEDED}
+    assert all(t.record_counts == {} for t in tasks.values())
+    assert {t.outcome for t in tasks.values()} == {"no data"}
+
+
+@pytest.mark.parametrize(
+    ("mode", "seconds", "message"),
+    [("error", 0, "answered HTTP 500"), ("malformed", 0, "malformed answer")],
+)
+def test_a_faulty_answer_is_retried(engine, run_jobs, crm, mode, seconds, message):
+    crm.faults(mode, times=1, seconds=seconds)
+    ref = submit_and_confirm(engine, run_jobs, HUGO)
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    task = tasks_of(engine, ref)["crm"]
+    assert (task.status, task.attempts) == (T.SUCCEEDED, 2)
+    with engine.app_context():
+        failed = [e for e in events(task.request_id) if e["kind"] == "task.attempt_failed"]
+    assert len(failed) == 1 and message in failed[0]["data"]["error"]
+
+
+def test_a_system_that_never_answers_fails_after_its_retries(engine, run_jobs, crm):
+    with engine.app_context():
+        crm_connector = engine.extensions["dsr.connectors"]["crm"]
+        crm_connector.timeout, crm_connector.retries = 0.5, 1
+    crm.faults("slow", times=5, seconds=3)
+    ref = submit_and_confirm(engine, run_jobs, HUGO)
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    task = tasks_of(engine, ref)["crm"]
+    assert (task.status, task.attempts) == (T.FAILED, 2)
+    assert task.last_error == "crm did not answer within 0.5 s"
+    assert tasks_of(engine, ref)["billing"].status == T.SUCCEEDED  # nothing else affected
+
+
+def events(request_id: int) -> list[dict]:
+    from dsr import audit
+
+    return [{"kind": e.kind, "data": e.data} for e in audit.events_for(request_id)]
+
+
+def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path):
+    """`flask dsr worker` dies (SIGKILL) while the CRM is slow; the reconciliation re-runs."""
+    crm.faults("slow", times=1, seconds=20)
+    with engine.app_context():
+        request = create_request(
+            {
+                "type": "access",
+                "email": HUGO.email,
+                "name": "Hugo Lefèvre",
+                "identifiers": {},
+                "details": {},
+                "language": "fr",
+            }
+        )
+        verify(request, request.verify_nonce)
+        db.session.commit()
+        processing.start(request, actor="system")
+        ref = request.ref
+    worker = start_worker(engine, tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while tasks_of(engine, ref)["crm"].status != T.RUNNING:
+            assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
+            time.sleep(0.1)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    crm.faults("none")
+    with engine.app_context():
+        assert processing.reconcile()["requeued"] == 0  # within its time limit: still alive
+        later = utcnow() + timedelta(minutes=5)
+        assert processing.reconcile(now=later)["requeued"] == 1
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    task = tasks_of(engine, ref)["crm"]
+    assert (task.status, task.attempts) == (T.SUCCEEDED, 2)
+
+
+def test_a_redis_flush_loses_nothing(engine, run_jobs):
+    ref = submit_and_confirm(engine, run_jobs, CAMILLE, phone="+33639980001")
+    Redis.from_url(engine.config["REDIS_URL"]).flushdb()  # Redis restarted without its data
+    run_jobs(engine)
+    assert {t.status for t in tasks_of(engine, ref).values()} == {T.QUEUED}
+    with engine.app_context():
+        assert processing.reconcile()["requeued"] == 3
+    run_jobs(engine)
+    wait_for_status(engine, ref, S.REVIEW)
+    assert {t.status for t in tasks_of(engine, ref).values()} == {T.SUCCEEDED}
+
+
+def start_worker(app, tmp_path) -> subprocess.Popen:
+    """`flask dsr worker` on this test's database, Redis and connectors, in its own group."""
+    settings = {
+        key: app.config[key]
+        for key in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "BASE_URL", "RESULTS_DIR")
+    }
+    settings.update(TESTING=True, SECRET_KEY="test-secret", INSTANCE=app.config["INSTANCE"])
+    config = tmp_path / "worker.json"
+    config.write_text(json.dumps(settings))
+    with open(tmp_path / "worker.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "worker_process.py"), str(config)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def worker_log(tmp_path) -> str:
+    return (tmp_path / "worker.log").read_text(errors="replace")
