@@ -6,9 +6,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from dsr import audit, queue
+from dsr import audit, queue, staff
+from dsr.extensions import db
+from dsr.models import StaffRole, StaffUser
 
-dsr_cli = AppGroup("dsr", help="dsr: workers, scheduler, audit.")
+dsr_cli = AppGroup("dsr", help="dsr: workers, scheduler, audit, staff accounts and tokens.")
 
 
 @dsr_cli.command("worker")
@@ -42,6 +44,77 @@ def audit_verify_command() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+user_cli = AppGroup("user", help="Staff accounts.")
+dsr_cli.add_command(user_cli)
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([str(role) for role in StaffRole]),
+    help="What the account may do.",
+)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {staff.MIN_PASSWORD_LENGTH} characters; asked for when not given.",
+)
+def user_create_command(email: str, role: str, password: str) -> None:
+    """Create a staff account that signs in at /staff/login."""
+    try:
+        user = staff.create_user(email, role, password)
+    except staff.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"staff user {user.email} created ({user.role})")
+
+
+def existing_user(email: str) -> StaffUser:
+    user = staff.find_user(email)
+    if user is None:
+        raise click.ClickException(f"no staff user {staff.normalise_email(email)}")
+    return user
+
+
+@user_cli.command("deactivate")
+@click.argument("email")
+def user_deactivate_command(email: str) -> None:
+    """Stop an account from signing in and from using its API tokens."""
+    staff.set_active(existing_user(email), False)
+    db.session.commit()
+    click.echo(f"staff user {staff.normalise_email(email)} deactivated")
+
+
+@user_cli.command("activate")
+@click.argument("email")
+def user_activate_command(email: str) -> None:
+    """Let a deactivated account sign in again."""
+    staff.set_active(existing_user(email), True)
+    db.session.commit()
+    click.echo(f"staff user {staff.normalise_email(email)} activated")
+
+
+token_cli = AppGroup("token", help="Staff API tokens.")
+dsr_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.argument("email")
+def token_create_command(email: str) -> None:
+    """Print a new API token for a staff account (sent as `Authorization: Bearer <token>`).
+
+    The token is shown once: only its SHA-256 is stored.
+    """
+    token = staff.create_token(existing_user(email))
+    db.session.commit()
+    click.echo(token)
+    click.echo("Keep this token now: it is not stored and cannot be shown again.", err=True)
 
 
 def init_app(app: Flask) -> None:

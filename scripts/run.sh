@@ -13,6 +13,13 @@ export FLASK_APP=wsgi
 export DSR_ENV="${DSR_ENV:-development}"
 export BASE_URL="${BASE_URL:-http://127.0.0.1:$PORT}"
 export PYTHONUNBUFFERED=1
+# The demo systems and the demo instance TOML agree on these; set your own to use yours.
+export DSR_CRM_SECRET="${DSR_CRM_SECRET:-demo-crm-secret}"
+export DSR_SMS_SECRET="${DSR_SMS_SECRET:-demo-sms-secret}"
+export DSR_BILLING_URL="${DSR_BILLING_URL:-sqlite:///$PWD/instance/demo/billing.sqlite3}"
+CRM_PORT="${CRM_PORT:-8701}"
+SMS_PORT="${SMS_PORT:-8702}"
+STAFF_LOGIN=instance/demo-staff-login.txt
 LOCAL="http://127.0.0.1:$PORT"
 PY=.venv/bin/python
 FLASK=.venv/bin/flask
@@ -176,15 +183,40 @@ $outbox
   Health           $LOCAL/api/v1/health
   API              POST $LOCAL/api/v1/requests
                    OpenAPI: $LOCAL/api/v1/openapi.json
-  Staff            (not yet available)
+  Staff            $LOCAL/staff/   $(staff_login)
+
+  Demo systems     CRM (http connector)       http://127.0.0.1:$CRM_PORT/contacts?email=camille.durand@example.org
+                   SMS platform (webhook)     http://127.0.0.1:$SMS_PORT/health
+                   Billing (sql connector)    instance/demo/billing.sqlite3
 
   Ctrl-C to stop.
 
 TEXT
 }
 
+# ensure_staff_user: on the first run, create an admin with a random password and keep
+# the login (readable by this user only) so that every run can print it.
+ensure_staff_user() {
+    [ -f "$STAFF_LOGIN" ] && return
+    local email=dpo@mobilites-demo.example password
+    password=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
+    "$FLASK" dsr user create "$email" --role admin --password "$password" >/dev/null
+    (umask 077 && printf '%s %s\n' "$email" "$password" >"$STAFF_LOGIN")
+    say "created the staff user $email (login kept in $STAFF_LOGIN)"
+}
+
+staff_login() {
+    read -r email password <"$STAFF_LOGIN"
+    echo "login: $email / $password"
+}
+
 ensure_redis
 "$FLASK" db upgrade
+ensure_staff_user
+mkdir -p instance/demo
+"$PY" -m connectors.demo.billing --db instance/demo/billing.sqlite3
+start crm "$PY" -m connectors.demo.crm --port "$CRM_PORT" --secret-env DSR_CRM_SECRET
+start sms "$PY" -m connectors.demo.sms --port "$SMS_PORT" --secret-env DSR_SMS_SECRET --delay 3
 start web "$FLASK" run --host 127.0.0.1 --port "$PORT"
 start worker "$FLASK" dsr worker
 start cron "$FLASK" dsr cron

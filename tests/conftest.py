@@ -25,7 +25,7 @@ os.environ.update(DEMO_SECRETS)
 os.environ.setdefault("DSR_BILLING_URL", "sqlite:///:memory:")
 
 #: fixtures kept in their own modules (tests/ is on sys.path through this conftest)
-pytest_plugins = ["fixtures_demo"]
+pytest_plugins = ["fixtures_demo", "fixtures_staff"]
 
 
 def free_port() -> int:

@@ -2,15 +2,19 @@
 
 from dsr.models.audit import AuditEvent, AuditHead
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
+from dsr.models.staff import ApiToken, StaffRole, StaffUser
 from dsr.models.task import FINISHED, Task, TaskStatus
 
 __all__ = [
     "FINISHED",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "ClockPause",
     "DataRequest",
     "ReferenceCounter",
+    "StaffRole",
+    "StaffUser",
     "Task",
     "TaskStatus",
 ]

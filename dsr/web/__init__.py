@@ -1,4 +1,4 @@
-"""The web layer: the subject's pages, the API, and development helpers."""
+"""The web layer: the subject's pages, the staff pages, the API, and development helpers."""
 
 from flask import Flask
 
@@ -7,12 +7,15 @@ from dsr.web import errors
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; development pages only outside production."""
-    from dsr.web import api, callbacks, public, subject
+    from dsr.web import api, auth, callbacks, public, staff, staff_api, subject
 
+    auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(subject.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(callbacks.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(staff_api.bp)
     if app.config["DSR_ENV"] != "production":
         from dsr.web import dev
 

@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document of the JSON API, built from the schemas that validate requests.
 
 `IntakeSchema` and each workflow's `details_schema` are the single source: what
-the document promises is what `dsr.intake` checks. The document is built once
-per app and kept in `app.extensions`. Its descriptions are developer
-documentation in English; they are not translated, since one document serves
-every client.
+the document promises is what `dsr.intake` checks; the staff API and the
+connector callback are described in `dsr.web.openapi_staff`. The document is
+built once per app and kept in `app.extensions`. Its descriptions are
+developer documentation in English; they are not translated, since one
+document serves every client.
 """
 
 import logging
@@ -111,7 +112,8 @@ def build(base_url: str) -> dict:
         servers=[{"url": base_url.rstrip("/") + "/api/v1"}],
         info={
             "description": "Data-subject rights requests (GDPR, Loi Informatique et "
-            "Libertés): intake and health."
+            "Libertés): intake and health; the privacy team's queue and cases (bearer "
+            "tokens); connector callbacks."
         },
     )
     plugin.map_to_openapi_type(Email, "string", "email")
@@ -119,7 +121,13 @@ def build(base_url: str) -> dict:
     spec.components.schema("Created", CREATED)
     spec.components.schema("Health", HEALTH)
     add_request_schema(spec, plugin)
-    spec.path(path="/requests", operations={"post": create_operation()})
+    from dsr.web import openapi_staff  # it builds on this module's helpers
+
+    openapi_staff.add(spec)
+    spec.path(
+        path="/requests",
+        operations={"post": create_operation(), "get": openapi_staff.list_operation()},
+    )
     spec.path(path="/health", operations={"get": health_operation()})
     return spec.to_dict()
 

@@ -1,0 +1,245 @@
+"""The privacy team's pages: sign in, the queue of requests, and a case with its tasks.
+
+Every page needs a signed-in account (`auth.role_required`); viewers read,
+handlers also start processing, retry failed tasks and record the outcome of
+tasks done by hand. Every POST carries a CSRF token, and answers with a
+redirect back to the page (a reload never sends it twice).
+"""
+
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from dsr import audit, caseload, processing, results, staff, systems
+from dsr.extensions import db, limiter
+from dsr.models import DataRequest, StaffRole, Task, TaskStatus
+from dsr.operations import InvalidTransition
+from dsr.status import RequestStatus
+from dsr.web import forms, staff_text
+from dsr.web.auth import role_required, safe_next
+from dsr.web.limits import add_retry_after
+from dsr.web.staff_forms import LoginForm, OutcomeForm
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+VIEWER, HANDLER = StaffRole.VIEWER, StaffRole.HANDLER
+
+
+@bp.after_request
+def keep_private(response):
+    """Case pages show personal data: never cached, never framed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.context_processor
+def staff_globals() -> dict:
+    return {
+        "text": staff_text,
+        "cell": staff_text.cell,
+        "status_label": staff_text.status_label,
+        "HANDLER": HANDLER,
+        "connector_label": connector_label,
+        "days_left": caseload.days_left,
+        "statuses": list(RequestStatus),
+    }
+
+
+def connector_label(name: str) -> str:
+    connector = systems.get(name)
+    return connector.label if connector is not None else name
+
+
+# --- signing in and out ---------------------------------------------------
+
+
+def login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_IP"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], scope="login-ip", on_breach=add_retry_after)
+def login():
+    """The sign-in form; one message for every failure, so it tells nobody who has an account."""
+    form = LoginForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("staff.queue"))
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+        return render_template("staff/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("staff/login.html", form=form), 400
+    user = staff.authenticate(form.email.data, form.password.data)
+    db.session.commit()
+    if user is None:
+        failed = _(
+            "Wrong email address or password, or the account is locked for a while. "
+            "Try again later, or ask an administrator."
+        )
+        return render_template("staff/login.html", form=form, failed=failed)
+    login_user(user)
+    logger.info("staff %s signed in", user.email)
+    return redirect(safe_next(form.next.data) or url_for("staff.queue"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit.record("staff.logout", actor=current_user.actor, data={"email": current_user.email})
+        db.session.commit()
+        logout_user()
+    flash(_("You are signed out."))
+    return redirect(url_for("staff.login"), 303)
+
+
+# --- the queue ------------------------------------------------------------
+
+
+@bp.get("/")
+@role_required(VIEWER)
+def queue():
+    """Requests by deadline, earliest first, 25 a page, filtered by the query string."""
+    try:
+        filters = caseload.parse_filters(request.args)
+    except caseload.FilterError as exc:
+        page = render_template("staff/queue.html", errors=exc.fields, page=None, filters=None)
+        return page, 400
+    return render_template(
+        "staff/queue.html",
+        errors={},
+        filters=filters,
+        page=caseload.search(filters),
+        today=caseload.local_today(),
+        page_url=page_url,
+    )
+
+
+def page_url(number: int) -> str:
+    """This queue, same filters, another page."""
+    args = {key: value for key, value in request.args.items() if key != "page"}
+    return url_for("staff.queue", **args, page=number)
+
+
+# --- a case ---------------------------------------------------------------
+
+
+def request_or_404(ref: str) -> DataRequest:
+    found = db.session.scalar(select(DataRequest).where(DataRequest.ref == ref))
+    return found if found is not None else abort(404)
+
+
+def task_or_404(task_id: str) -> Task:
+    return db.session.get(Task, task_id) or abort(404)
+
+
+def is_manual(task: Task) -> bool:
+    connector = systems.get(task.connector)
+    return connector is not None and connector.kind == "manual"
+
+
+def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
+    """The first records of each table a task returned, with every column any of them has."""
+    tables = []
+    for table, records in results.preview(task).items():
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        tables.append((table, columns, records))
+    return tables
+
+
+def awaits_outcome(task: Task) -> bool:
+    return task.status == TaskStatus.WAITING_CALLBACK and is_manual(task)
+
+
+@bp.get("/requests/<ref>")
+@role_required(VIEWER)
+def case(ref: str):
+    """The request, its tasks with a preview of what they returned, and its history."""
+    req = request_or_404(ref)
+    may_act = current_user.can(HANDLER)
+    return render_template(
+        "staff/case.html",
+        req=req,
+        days_left=caseload.days_left(req),
+        labels=forms.LABELS,
+        previews={task.id: preview_tables(task) for task in req.tasks if task.record_counts},
+        outcome_forms={
+            task.id: OutcomeForm(prefix=task.id)
+            for task in req.tasks
+            if may_act and awaits_outcome(task)
+        },
+        may_act=may_act,
+        events=audit.events_for(req.id),
+    )
+
+
+def back_to(req: DataRequest, anchor: str = ""):
+    return redirect(url_for("staff.case", ref=req.ref, _anchor=anchor or None), 303)
+
+
+@bp.post("/requests/<ref>/start")
+@role_required(HANDLER)
+def start(ref: str):
+    req = request_or_404(ref)
+    try:
+        processing.start(req, actor=current_user.actor)
+    except InvalidTransition:
+        db.session.rollback()
+        flash(_("Processing starts only from an open request; this one is not open."), "error")
+        return back_to(req)
+    flash(_("Processing started."))
+    return back_to(req, "tasks")
+
+
+@bp.post("/tasks/<task_id>/retry")
+@role_required(HANDLER)
+def retry(task_id: str):
+    task = task_or_404(task_id)
+    try:
+        processing.retry(task, actor=current_user.actor)
+    except processing.NotAllowed as exc:
+        db.session.rollback()
+        flash(_("The task was not retried: %(reason)s", reason=str(exc)), "error")
+        return back_to(task.request, "tasks")
+    flash(_("The task is queued again."))
+    return back_to(task.request, "tasks")
+
+
+@bp.post("/tasks/<task_id>/outcome")
+@role_required(HANDLER)
+def outcome(task_id: str):
+    task = task_or_404(task_id)
+    form = OutcomeForm(prefix=task.id)
+    if not form.validate_on_submit():
+        for messages in form.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return back_to(task.request, "tasks")
+    try:
+        processing.record_outcome(
+            task,
+            succeeded=form.result.data == "succeeded",
+            note=form.note.data.strip(),
+            actor=current_user.actor,
+        )
+    except processing.NotAllowed as exc:
+        db.session.rollback()
+        flash(_("The outcome was not recorded: %(reason)s", reason=str(exc)), "error")
+        return back_to(task.request, "tasks")
+    flash(_("Outcome recorded."))
+    return back_to(task.request, "tasks")

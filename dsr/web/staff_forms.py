@@ -1,0 +1,48 @@
+"""The staff pages' forms (Flask-WTF: each carries its CSRF token)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length
+
+#: longest handler's note on a manual task
+NOTE_LIMIT = 2000
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("Email address"),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)]
+    )
+    #: where to go once signed in; checked by `auth.safe_next` before use
+    next = HiddenField()
+
+
+class OutcomeForm(FlaskForm):
+    """A handler's outcome for a task done by hand; prefixed with the task id on the page."""
+
+    result = RadioField(
+        _l("Result"),
+        choices=[
+            SelectChoice("succeeded", _l("Done")),
+            SelectChoice("failed", _l("Could not be done")),
+        ],
+        validators=[InputRequired(_l("Choose a result."))],
+    )
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[
+            DataRequired(_l("Say what was done, or why it could not be.")),
+            Length(max=NOTE_LIMIT),
+        ],
+    )
