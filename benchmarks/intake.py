@@ -22,15 +22,13 @@ import logging
 import math
 import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from processes import Server, gunicorn, run, start_redis
 
 logger = logging.getLogger(__name__)
 
@@ -45,126 +43,6 @@ ERRORS_SHOWN = 5
 # -- the servers -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    """Return once `port` accepts connections; fail early if the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn then stops its workers), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def tail(log: Path) -> str:
-    """The end of a server's output, for an error message."""
-    return log.read_text(errors="replace")[-3000:]
-
-
-def start(
-    stack: contextlib.ExitStack, args: list, port: int, what: str, log: Path, **popen
-) -> subprocess.Popen:
-    """Start a server process, registered for stopping, and wait until it listens."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **popen)
-    stack.callback(stop, proc)
-    try:
-        wait_for_port(port, proc, what)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}; its output:\n{tail(log)}") from exc
-    return proc
-
-
-def start_redis(stack: contextlib.ExitStack, tmp: Path) -> str:
-    """A redis-server without persistence on a free loopback port; its URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    start(
-        stack,
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp),
-        ],
-        port,
-        "redis-server",
-        tmp / "redis.log",
-    )
-    return f"redis://127.0.0.1:{port}/0"
-
-
-def run(args: list, env: dict, cwd: Path, what: str) -> None:
-    """Run a set-up command to completion, showing its output only if it fails."""
-    done = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"{what} failed:\n{done.stdout}{done.stderr}")
-
-
-@dataclass
-class Server:
-    """A running gunicorn: where to send requests, and what to look at when it fails."""
-
-    name: str
-    port: int
-    proc: subprocess.Popen
-    log: Path
-
-    def check(self) -> None:
-        """Fail with the log's tail if the master is gone (workers that cannot boot stop it)."""
-        if self.proc.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn {self.name} exited with status {self.proc.returncode}; "
-                f"its output:\n{tail(self.log)}"
-            )
-
-
-def gunicorn(stack, tmp: Path, name: str, app: str, cwd: Path, env: dict) -> Server:
-    """`gunicorn -w 2 app` (sync workers) on a free loopback port."""
-    port, log = free_port(), tmp / f"{name}.log"
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        "2",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        app,
-    ]
-    proc = start(stack, args, port, f"gunicorn {name}", log, cwd=cwd, env=env)
-    return Server(name, port, proc, log)
-
-
 def serve_engine(stack, tmp: Path, redis_url: str) -> Server:
     """The engine on a freshly migrated database, configured as in production."""
     env = dict(
@@ -177,6 +55,10 @@ def serve_engine(stack, tmp: Path, redis_url: str) -> Server:
         BASE_URL="http://127.0.0.1",
         RATELIMIT_SUBMIT_IP="1000000 per hour",
         RATELIMIT_SUBMIT_EMAIL="1000000 per hour",
+        # the demo instance declares its connectors; intake never calls them
+        DSR_CRM_SECRET=secrets.token_hex(16),
+        DSR_SMS_SECRET=secrets.token_hex(16),
+        DSR_BILLING_URL=f"sqlite:///{tmp / 'billing.sqlite3'}",
     )
     upgrade = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
     run(upgrade, dict(env, FLASK_APP="wsgi"), ROOT, "flask db upgrade")

@@ -15,9 +15,10 @@ dsr_cli = AppGroup("dsr", help="dsr: workers, scheduler, audit, staff accounts a
 
 @dsr_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
-def worker_command(burst: bool) -> None:
+@click.option("--fork", is_flag=True, help="Run each job in a child process (isolation, slower).")
+def worker_command(burst: bool, fork: bool) -> None:
     """Run an RQ worker (with its scheduler) on every queue the app uses."""
-    queue.run_worker(current_app._get_current_object(), burst=burst)
+    queue.run_worker(current_app._get_current_object(), burst=burst, fork=fork)
 
 
 @dsr_cli.command("cron")

@@ -26,6 +26,7 @@ from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 import workflows
 from connectors.base import PENDING, Connector, ConnectorError, TaskOrder
@@ -163,20 +164,25 @@ def job_spec(task: Task) -> dict:
 # --- running a task (the RQ job) ------------------------------------------
 
 
-def claim(task_id: str) -> Task | None:
-    """Mark a waiting task `running` and count the attempt; None if it is not waiting.
+def claim(task_id: str) -> tuple[Task, TaskOrder] | None:
+    """Mark a waiting task `running`, count the attempt, and read what the connector needs.
 
-    A conditional update, so that a duplicate job (re-enqueued by the
-    reconciliation while the first still ran) does nothing.
+    One transaction. The update is conditional, so that a duplicate job
+    (re-enqueued by the reconciliation while the first still ran) does
+    nothing: None then.
     """
-    now = utcnow()
     claimed = db.session.execute(
         update(Task)
         .where(Task.id == task_id, Task.status.in_((T.PENDING, T.QUEUED)))
-        .values(status=T.RUNNING, attempts=Task.attempts + 1, started_at=now, last_error=None)
+        .values(status=T.RUNNING, attempts=Task.attempts + 1, started_at=utcnow(), last_error=None)
     ).rowcount
-    db.session.commit()
-    return db.session.get(Task, task_id, populate_existing=True) if claimed else None
+    if not claimed:
+        db.session.commit()
+        return None
+    task = db.session.get(Task, task_id, populate_existing=True, options=[joinedload(Task.request)])
+    order = order_for(task)
+    db.session.commit()  # a transaction holds SQLite's write lock: never across a system's call
+    return task, order
 
 
 def order_for(task: Task) -> TaskOrder:
@@ -193,16 +199,15 @@ def order_for(task: Task) -> TaskOrder:
 
 def run_task_job(task_id: str) -> str:
     """Carry out one task with its connector (the job's body); returns the task's status."""
-    task = claim(task_id)
-    if task is None:
+    claimed = claim(task_id)
+    if claimed is None:
         logger.info("task %s is not waiting to run; nothing to do", task_id)
         return "skipped"
+    task, order = claimed
     connector = systems.get(task.connector)
     if connector is None:
         fail(task, f"the connector {task.connector!r} is no longer configured", actor="system")
         return task.status
-    order = order_for(task)
-    db.session.commit()  # a transaction holds SQLite's write lock: never across a system's call
     began = time.perf_counter()
     try:
         with results.writer(task) as sink:

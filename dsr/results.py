@@ -54,14 +54,15 @@ class ResultWriter:
     def __init__(self, folder: Path):
         self.folder = folder
         self.scratch = folder.with_name(f"{folder.name}.partial")
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        self.scratch.mkdir(parents=True)
         self.counts: dict[str, int] = {}
         self._files: dict[str, IO[str]] = {}
 
     def write(self, table: str, record: Mapping[str, Any]) -> None:
         handle = self._files.get(table)
         if handle is None:
+            if not self._files:  # the first record: most systems know nobody, and write none
+                shutil.rmtree(self.scratch, ignore_errors=True)
+                self.scratch.mkdir(parents=True)
             handle = self._files[table] = open(  # noqa: SIM115 - closed in close()
                 self.scratch / file_name(table), "w", encoding="utf-8"
             )
@@ -77,9 +78,11 @@ class ResultWriter:
 
     def commit(self) -> dict[str, int]:
         """Replace the task's folder with this attempt's files; return the counts."""
+        had_files = bool(self._files)
         self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-        os.replace(self.scratch, self.folder)
+        if had_files:
+            os.replace(self.scratch, self.folder)
         return dict(self.counts)
 
     def discard(self) -> None:

@@ -145,7 +145,7 @@ def run_jobs(app):
         """`target`: an app made with `make_app`, when the test does not use `app`."""
         target = target or app
         with target.app_context():
-            dsr_queue.run_worker(target, burst=True, simple=True)
+            dsr_queue.run_worker(target, burst=True)
 
     return run
 

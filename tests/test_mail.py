@@ -236,12 +236,6 @@ def smtp_server(tmp_path):
     proc.wait(timeout=10)
 
 
-def work(app):
-    """What `run_jobs` does, for an app built with other settings."""
-    with app.app_context():
-        dsr_queue.run_worker(app, burst=True, simple=True)
-
-
 def smtp_app(make_app, port):
     return make_app(
         MAIL_BACKEND="smtp",
@@ -252,13 +246,13 @@ def smtp_app(make_app, port):
     )
 
 
-def test_smtp_backend_delivers_to_a_real_server(make_app, smtp_server):
+def test_smtp_backend_delivers_to_a_real_server(make_app, smtp_server, run_jobs):
     port, maildir = smtp_server
     app = smtp_app(make_app, port)
     request_id = create(app, "fr")
     with app.app_context():
         mail.send_later(request_id, "verify", verify_url=VERIFY_URL)
-    work(app)
+    run_jobs(app)
     received = list(mailbox.Maildir(maildir, create=False))
     assert len(received) == 1
     message = BytesParser(policy=policy.default).parsebytes(bytes(received[0]))
@@ -271,12 +265,12 @@ def test_smtp_backend_delivers_to_a_real_server(make_app, smtp_server):
     assert "mail.sent" in kinds
 
 
-def test_failed_delivery_is_retried_and_not_logged_as_sent(make_app):
+def test_failed_delivery_is_retried_and_not_logged_as_sent(make_app, run_jobs):
     app = smtp_app(make_app, free_port())  # nothing listens there
     request_id = create(app)
     with app.app_context():
         mail.send_later(request_id, "verify", verify_url=VERIFY_URL)
-    work(app)
+    run_jobs(app)
     with app.app_context():
         kinds = [event.kind for event in audit.events_for(request_id)]
         scheduled = ScheduledJobRegistry("mail", connection=dsr_queue.redis_connection())
