@@ -9,6 +9,7 @@ import os
 import tomllib
 from pathlib import Path
 
+import argon2.profiles
 from flask import Flask
 
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
@@ -54,6 +55,7 @@ def defaults(instance_path: str) -> dict:
         "STAFF_LOCKOUT_ATTEMPTS": 5,
         "STAFF_LOCKOUT_MINUTES": 15,
         "RATELIMIT_LOGIN_IP": "20 per minute",
+        "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         # the session cookie carries a staff sign-in: out of scripts' reach, not sent
         # cross-site, and HTTPS only in production (set in `configure`)
         "SESSION_COOKIE_HTTPONLY": True,
@@ -86,6 +88,7 @@ ENVIRONMENT = {
     "RATELIMIT_LOGIN_IP": ("RATELIMIT_LOGIN_IP", str),
     "STAFF_LOCKOUT_ATTEMPTS": ("STAFF_LOCKOUT_ATTEMPTS", int),
     "STAFF_LOCKOUT_MINUTES": ("STAFF_LOCKOUT_MINUTES", int),
+    "PASSWORD_HASH_PROFILE": ("PASSWORD_HASH_PROFILE", str),
 }
 
 
@@ -134,6 +137,8 @@ def check(config) -> None:
         raise ConfigError(
             "SECRET_KEY: set a long random secret; the development key is refused in production"
         )
+    if not hasattr(argon2.profiles, str(config["PASSWORD_HASH_PROFILE"])):
+        raise ConfigError("PASSWORD_HASH_PROFILE must name a profile of argon2.profiles")
     if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
     if "controller" not in config["INSTANCE"]:

@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
@@ -34,7 +34,20 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 #: the visible start of every token, so that secret scanners can recognise one
 TOKEN_PREFIX = "dsr_"
 
-hasher = PasswordHasher()
+
+def hasher() -> PasswordHasher:
+    """Argon2id with the parameters of `PASSWORD_HASH_PROFILE` (an `argon2.profiles` name).
+
+    RFC 9106's low-memory profile by default; the tests use the cheapest one,
+    which takes a millisecond instead of a tenth of a second. A hash records its
+    own parameters, so a change of profile re-hashes each password at its next
+    sign-in.
+    """
+    name = current_app.config["PASSWORD_HASH_PROFILE"]
+    return _hashers.setdefault(name, PasswordHasher.from_parameters(getattr(profiles, name)))
+
+
+_hashers: dict[str, PasswordHasher] = {}
 
 
 class AccountError(ValueError):
@@ -61,7 +74,7 @@ def create_user(email: str, role: str, password: str) -> StaffUser:
     if find_user(email) is not None:
         raise AccountError(f"a staff user {email} already exists")
     user = StaffUser(
-        email=email, role=role, password_hash=hasher.hash(password), active=True, failed_logins=0
+        email=email, role=role, password_hash=hasher().hash(password), active=True, failed_logins=0
     )
     db.session.add(user)
     db.session.flush()
@@ -77,14 +90,15 @@ def set_active(user: StaffUser, active: bool, *, actor: str = "system") -> None:
 
 
 @cache
-def dummy_hash() -> str:
-    """A hash to check against when the address is unknown, to take the same time."""
-    return hasher.hash(secrets.token_urlsafe(16))
+def dummy_hash(profile: str) -> str:
+    """A hash of `profile`'s cost to check against when the address is unknown, to take
+    the same time."""
+    return hasher().hash(secrets.token_urlsafe(16))
 
 
 def password_matches(password_hash: str, password: str) -> bool:
     try:
-        return hasher.verify(password_hash, password)
+        return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -101,7 +115,7 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     now = utcnow()
     user = find_user(email)
     if user is None:
-        password_matches(dummy_hash(), password)
+        password_matches(dummy_hash(current_app.config["PASSWORD_HASH_PROFILE"]), password)
         login_failed(None, email, "unknown_user")
         return None
     matches = password_matches(user.password_hash, password)
@@ -141,8 +155,8 @@ def wrong_password(user: StaffUser, now: datetime) -> None:
 
 def signed_in(user: StaffUser, password: str, now: datetime) -> None:
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
     audit.record("staff.login", actor=user.actor, data={"email": user.email})
 
 

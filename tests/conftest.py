@@ -83,6 +83,7 @@ def base_config(tmp_path, redis_url) -> dict:
         "REDIS_URL": redis_url,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "RESULTS_DIR": str(tmp_path / "results"),
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
         "BASE_URL": "http://dsr.test",
         "RATELIMIT_SUBMIT_IP": "1000 per hour",
         "RATELIMIT_SUBMIT_EMAIL": "1000 per hour",

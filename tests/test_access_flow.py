@@ -48,7 +48,7 @@ def engine(make_app, demo_connectors, tmp_path):
     config["connectors"] = connectors
     app = make_app(INSTANCE=config, BASE_URL=f"http://127.0.0.1:{port}")
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield app
     server.shutdown()
