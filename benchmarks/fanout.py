@@ -4,7 +4,8 @@
 
 Everything runs under a temporary directory, on loopback, and is stopped at
 the end: a redis-server of its own, the billing demo file seeded there, the
-demo CRM and SMS platform (calling back after `--sms-delay` seconds), the
+demo CRM and SMS platform (calling back after `--sms-delay` seconds; both
+niced, as they stand for systems on other machines), the
 engine under gunicorn (2 sync workers, `DSR_ENV=production`, a database made
 by the real migrations) which takes the SMS callbacks, and the demo instance
 TOML with the two systems' ports replaced. The workers are two
@@ -81,6 +82,8 @@ DEMO_TOML = ROOT / "dsr" / "demo" / "instance.toml"
 #: where the demo instance TOML expects the CRM and the SMS platform
 DEMO_CRM, DEMO_SMS = "127.0.0.1:8701", "127.0.0.1:8702"
 WORKERS = 2
+#: how much lower the demo systems' scheduling priority is than the engine's
+DEMO_NICENESS = 10
 WORKER = [sys.executable, "-m", "flask", "--app", "wsgi", "dsr", "worker"]
 MAX_RATIO = 3.0
 POLL = 0.2
@@ -136,7 +139,10 @@ def serve(stack: contextlib.ExitStack, tmp: Path, sms_delay: float) -> tuple[dic
         ("crm", crm_port, []),
         ("sms", sms_port, ["--delay", str(sms_delay)]),
     ):
-        args = [sys.executable, "-m", f"connectors.demo.{name}", "--port", str(port)]
+        # The demo systems stand for systems on other machines: niced, so that the CPU
+        # they use while a worker waits for them is not taken from the engine's workers.
+        args = ["nice", "-n", str(DEMO_NICENESS), sys.executable, "-m", f"connectors.demo.{name}"]
+        args += ["--port", str(port)]
         args += ["--secret-env", f"DSR_{name.upper()}_SECRET", *extra]
         start(stack, args, port, f"the demo {name}", tmp / f"{name}.log", cwd=ROOT, env=env)
     run([*WORKER[:5], "db", "upgrade"], env, ROOT, "flask db upgrade")

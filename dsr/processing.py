@@ -284,19 +284,27 @@ def finish(task: Task, status: TaskStatus, *, actor: str, **data) -> None:
 
 
 def finish_if_done(request: DataRequest) -> None:
-    """processing -> review once no task is left to finish (in the caller's transaction)."""
+    """processing -> review once no task is left to finish (in the caller's transaction).
+
+    The caller's transaction holds the write lock (BEGIN IMMEDIATE on SQLite;
+    the request row's lock elsewhere), so two tasks finishing at once cannot
+    both miss being last.
+    """
     db.session.flush()
+    counts = dict(
+        db.session.execute(
+            select(Task.status, func.count())
+            .where(Task.request_id == request.id)
+            .group_by(Task.status)
+        ).all()
+    )
+    if any(status not in FINISHED for status in counts):
+        return
     request = db.session.execute(
         select(DataRequest).where(DataRequest.id == request.id).with_for_update(),
         execution_options={"populate_existing": True},
     ).scalar_one()
     if request.status != S.PROCESSING:
-        return
-    statuses = db.session.execute(
-        select(Task.status, func.count()).where(Task.request_id == request.id).group_by(Task.status)
-    ).all()
-    counts = dict(statuses)
-    if any(status not in FINISHED for status in counts):
         return
     failed = counts.get(T.FAILED, 0)
     reason = "every system has answered" if not failed else f"{failed} task(s) failed"
