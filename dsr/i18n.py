@@ -23,6 +23,8 @@ def browser_language() -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a job or a command: the instance's default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         session["lang"] = chosen
@@ -34,10 +36,7 @@ def select_locale() -> str:
 
 def current_locale() -> str:
     """The language being rendered, as a plain code."""
-    try:
-        return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
-    except RuntimeError:  # no request to choose from and no forced locale
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def lang_url(code: str) -> str:

@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import NoSuchJobError
@@ -327,7 +328,9 @@ def receive_answer(task: Task, body) -> str:
     if task.is_finished:
         return "already_finished"
     if task.status not in (T.RUNNING, T.WAITING_CALLBACK):
-        raise NotAllowed(f"task {task.id} is {task.status}: it is not waiting for an answer")
+        raise NotAllowed(
+            _("This task is %(status)s: it is not waiting for an answer.", status=task.status)
+        )
     actor = f"connector:{task.connector}"
     with results.writer(task) as sink:
         answer = read_answer(body, sink)
@@ -349,12 +352,16 @@ def receive_answer(task: Task, body) -> str:
 def retry(task: Task, *, actor: str) -> None:
     """A failed task runs again from a fresh count of attempts."""
     if task.status != T.FAILED:
-        raise NotAllowed(f"only a failed task can be retried; this one is {task.status}")
+        raise NotAllowed(
+            _("Only a failed task can be retried; this one is %(status)s.", status=task.status)
+        )
     request = task.request
     if request.status == S.REVIEW:
         transition_to(request, S.PROCESSING, actor=actor, reason="a task is retried")
     elif request.status != S.PROCESSING:
-        raise NotAllowed(f"the request is {request.status}: its tasks can no longer run")
+        raise NotAllowed(
+            _("The request is %(status)s: its tasks can no longer run.", status=request.status)
+        )
     previous = task.attempts
     task.status, task.attempts, task.finished_at = T.PENDING, 0, None
     audit.record(
@@ -371,9 +378,11 @@ def record_outcome(task: Task, *, succeeded: bool, note: str, actor: str) -> Non
     """A handler's outcome for a task a person carries out (the `manual` kind)."""
     connector = systems.get(task.connector)
     if connector is None or connector.kind != "manual":
-        raise NotAllowed("only tasks of a manual connector take an outcome from a handler")
+        raise NotAllowed(_("Only the tasks of a manual connector take an outcome from a handler."))
     if task.status != T.WAITING_CALLBACK:
-        raise NotAllowed(f"this task is {task.status}: it is not waiting for an outcome")
+        raise NotAllowed(
+            _("This task is %(status)s: it is not waiting for an outcome.", status=task.status)
+        )
     if succeeded:
         succeed(task, {}, note, actor=actor)
     else:
