@@ -133,6 +133,11 @@ def search(filters: Filters, now: datetime | None = None) -> Page:
     return Page(items, total, filters.page, filters.per_page)
 
 
+def by_ref(ref: str) -> DataRequest | None:
+    """The request with this reference (`DSR-YYYY-NNNNNN`), if there is one."""
+    return db.session.scalar(select(DataRequest).where(DataRequest.ref == ref))
+
+
 def days_left(request: DataRequest, today: date | None = None) -> int | None:
     """Days until the deadline, local time (negative once overdue); None if it is not running."""
     status = request.status_enum
@@ -140,8 +145,3 @@ def days_left(request: DataRequest, today: date | None = None) -> int | None:
         return None
     _country, tz = controller_settings()
     return (deadlines.local_date(request.effective_due_at, tz) - (today or local_today())).days
-
-
-def is_overdue(request: DataRequest, today: date | None = None) -> bool:
-    left = days_left(request, today)
-    return left is not None and left < 0

@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from connectors.matching import normalise_email
 from dsr import audit, queue, staff
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
@@ -79,26 +80,29 @@ def user_create_command(email: str, role: str, password: str) -> None:
 def existing_user(email: str) -> StaffUser:
     user = staff.find_user(email)
     if user is None:
-        raise click.ClickException(f"no staff user {staff.normalise_email(email)}")
+        raise click.ClickException(f"no staff user {normalise_email(email)}")
     return user
+
+
+def switch_user(email: str, active: bool) -> None:
+    user = existing_user(email)
+    staff.set_active(user, active)
+    db.session.commit()
+    click.echo(f"staff user {user.email} {'activated' if active else 'deactivated'}")
 
 
 @user_cli.command("deactivate")
 @click.argument("email")
 def user_deactivate_command(email: str) -> None:
     """Stop an account from signing in and from using its API tokens."""
-    staff.set_active(existing_user(email), False)
-    db.session.commit()
-    click.echo(f"staff user {staff.normalise_email(email)} deactivated")
+    switch_user(email, False)
 
 
 @user_cli.command("activate")
 @click.argument("email")
 def user_activate_command(email: str) -> None:
     """Let a deactivated account sign in again."""
-    staff.set_active(existing_user(email), True)
-    db.session.commit()
-    click.echo(f"staff user {staff.normalise_email(email)} activated")
+    switch_user(email, True)
 
 
 token_cli = AppGroup("token", help="Staff API tokens.")

@@ -30,6 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 import workflows
+from connectors.answer import read_answer
 from connectors.base import PENDING, Connector, ConnectorError, TaskOrder
 from connectors.matching import Subject
 from dsr import audit, results, systems
@@ -203,7 +204,7 @@ def run_task_job(task_id: str) -> str:
     claimed = claim(task_id)
     if claimed is None:
         logger.info("task %s is not waiting to run; nothing to do", task_id)
-        return "skipped"
+        return "not waiting"
     task, order = claimed
     connector = systems.get(task.connector)
     if connector is None:
@@ -323,8 +324,6 @@ def receive_answer(task: Task, body) -> str:
     A finished task is left as it is. A malformed body raises MalformedAnswer
     and changes nothing.
     """
-    from connectors.answer import read_answer
-
     if task.is_finished:
         return "already_finished"
     if task.status not in (T.RUNNING, T.WAITING_CALLBACK):
@@ -374,10 +373,20 @@ def retry(task: Task, *, actor: str) -> None:
     dispatch([task])
 
 
+def done_by_hand(task: Task) -> bool:
+    """Whether a person carries the task out (the `manual` kind) and a handler records it."""
+    connector = systems.get(task.connector)
+    return connector is not None and connector.kind == "manual"
+
+
+def awaits_outcome(task: Task) -> bool:
+    """Whether a handler may record the task's outcome now."""
+    return task.status == T.WAITING_CALLBACK and done_by_hand(task)
+
+
 def record_outcome(task: Task, *, succeeded: bool, note: str, actor: str) -> None:
     """A handler's outcome for a task a person carries out (the `manual` kind)."""
-    connector = systems.get(task.connector)
-    if connector is None or connector.kind != "manual":
+    if not done_by_hand(task):
         raise NotAllowed(_("Only the tasks of a manual connector take an outcome from a handler."))
     if task.status != T.WAITING_CALLBACK:
         raise NotAllowed(
@@ -451,8 +460,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     deadline = now - callback_timeout()
     overdue = select(Task).where(Task.status == T.WAITING_CALLBACK, Task.waiting_since < deadline)
     for task in db.session.scalars(overdue).all():
-        connector = systems.get(task.connector)
-        if connector is not None and connector.kind == "manual":
+        if done_by_hand(task):
             continue  # a person does it: the queue shows the wait, nothing fails by itself
         days = callback_timeout().days
         fail(task, f"no answer from {task.connector} within {days} days", actor="system")

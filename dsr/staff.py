@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from connectors.matching import normalise_email
 from dsr import audit
 from dsr.extensions import db
 from dsr.models import ApiToken, StaffRole, StaffUser
@@ -52,10 +53,6 @@ _hashers: dict[str, PasswordHasher] = {}
 
 class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def find_user(email: str) -> StaffUser | None:

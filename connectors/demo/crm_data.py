@@ -8,11 +8,11 @@ way this CRM displays them (`+33 6 39 98 00 01`); lookups compare E.164.
 
 import itertools
 import random
-import threading
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from connectors.demo import people
+from connectors.demo.store import SeededStore
 from connectors.matching import (
     Subject,
     normalise_customer_number,
@@ -139,23 +139,15 @@ def _ticket(rng: random.Random, contact_id, today, since, ticket_id) -> dict:
     }
 
 
-class CrmStore:
-    """Every CRM table, with lookups by identifier and erasure; safe across threads."""
+class CrmStore(SeededStore):
+    """Every CRM table, with lookups by identifier and erasure."""
 
-    def __init__(self, today: date | None = None):
-        self.today = today or datetime.now(UTC).date()
-        self._lock = threading.Lock()
-        self.reset()
+    TABLES = TABLES
 
-    def reset(self) -> None:
-        """Back to the seeded data."""
-        tables: dict[str, list[dict]] = {t: [] for t in TABLES}
+    def seed(self):
         ids = itertools.count(1)
         for contact_id, person in enumerate(people.known_to("crm"), start=1):
-            for table, rows in _rows(person, contact_id, self.today, ids).items():
-                tables[table].extend(rows)
-        with self._lock:
-            self.tables = tables
+            yield from _rows(person, contact_id, self.today, ids).items()
 
     def find(
         self,
@@ -181,7 +173,7 @@ class CrmStore:
 
     def rows(self, table: str, contact_ids: Iterable[int]) -> list[dict]:
         """A table's rows about these contacts (copies)."""
-        ids, key = set(contact_ids), "id" if table == "contacts" else "contact_id"
+        ids, key = set(contact_ids), _contact_key(table)
         with self._lock:
             return [dict(row) for row in self.tables[table] if row[key] in ids]
 
@@ -190,11 +182,10 @@ class CrmStore:
 
     def erase(self, contact_ids: list[int]) -> dict[str, int]:
         """Delete every row about these contacts; how many per table."""
-        ids, counts = set(contact_ids), {}
-        with self._lock:
-            for table in TABLES:
-                key = "id" if table == "contacts" else "contact_id"
-                kept = [row for row in self.tables[table] if row[key] not in ids]
-                counts[table] = len(self.tables[table]) - len(kept)
-                self.tables[table] = kept
-        return counts
+        ids = set(contact_ids)
+        return self.delete_rows(lambda table, row: row[_contact_key(table)] in ids)
+
+
+def _contact_key(table: str) -> str:
+    """The column naming the contact a row is about."""
+    return "id" if table == "contacts" else "contact_id"

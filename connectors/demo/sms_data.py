@@ -7,11 +7,11 @@ free way to stop them); objecting or withdrawing consent opts the number out.
 """
 
 import random
-import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from connectors.demo import people
+from connectors.demo.store import SeededStore
 
 TABLES = ("contacts", "messages", "subscriptions")
 
@@ -83,22 +83,14 @@ def _rows(person: people.Person, today: date) -> dict[str, list[dict]]:
     return {"contacts": [contact], "messages": messages, "subscriptions": [subscription]}
 
 
-class SmsStore:
-    """Every table of the platform, looked up and erased by phone; safe across threads."""
+class SmsStore(SeededStore):
+    """Every table of the platform, looked up and erased by phone."""
 
-    def __init__(self, today: date | None = None):
-        self.today = today or datetime.now(UTC).date()
-        self._lock = threading.Lock()
-        self.reset()
+    TABLES = TABLES
 
-    def reset(self) -> None:
-        """Back to the seeded data."""
-        tables: dict[str, list[dict]] = {t: [] for t in TABLES}
+    def seed(self):
         for person in people.known_to("sms"):
-            for table, rows in _rows(person, self.today).items():
-                tables[table].extend(rows)
-        with self._lock:
-            self.tables = tables
+            yield from _rows(person, self.today).items()
 
     def records(self, phones: Iterable[str]) -> dict[str, list[dict]]:
         """Every row about these numbers (copies), by table; {} if none."""
@@ -112,13 +104,8 @@ class SmsStore:
 
     def erase(self, phones: Iterable[str]) -> dict[str, int]:
         """Delete every row about these numbers; how many per table."""
-        phones, counts = set(phones), {}
-        with self._lock:
-            for table, rows in self.tables.items():
-                kept = [r for r in rows if r["phone"] not in phones]
-                counts[table] = len(rows) - len(kept)
-                self.tables[table] = kept
-        return counts
+        phones = set(phones)
+        return self.delete_rows(lambda _table, row: row["phone"] in phones)
 
     def opt_out(self, phones: Iterable[str], source: str) -> list[str]:
         """Stop promotions to these numbers; one line per number the platform knows."""

@@ -20,11 +20,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from dsr import audit, caseload, processing, results, staff, systems
 from dsr.extensions import db, limiter
-from dsr.models import DataRequest, StaffRole, Task, TaskStatus
+from dsr.models import DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
@@ -140,17 +139,11 @@ def page_url(number: int) -> str:
 
 
 def request_or_404(ref: str) -> DataRequest:
-    found = db.session.scalar(select(DataRequest).where(DataRequest.ref == ref))
-    return found if found is not None else abort(404)
+    return caseload.by_ref(ref) or abort(404)
 
 
 def task_or_404(task_id: str) -> Task:
     return db.session.get(Task, task_id) or abort(404)
-
-
-def is_manual(task: Task) -> bool:
-    connector = systems.get(task.connector)
-    return connector is not None and connector.kind == "manual"
 
 
 def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
@@ -160,10 +153,6 @@ def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
         columns = list(dict.fromkeys(key for record in records for key in record))
         tables.append((table, columns, records))
     return tables
-
-
-def awaits_outcome(task: Task) -> bool:
-    return task.status == TaskStatus.WAITING_CALLBACK and is_manual(task)
 
 
 @bp.get("/requests/<ref>")
@@ -181,7 +170,7 @@ def case(ref: str):
         outcome_forms={
             task.id: OutcomeForm(prefix=task.id)
             for task in req.tasks
-            if may_act and awaits_outcome(task)
+            if may_act and processing.awaits_outcome(task)
         },
         may_act=may_act,
         events=audit.events_for(req.id),

@@ -9,7 +9,6 @@ path is here.
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from dsr import audit, caseload, processing
 from dsr.extensions import csrf, db
@@ -102,7 +101,7 @@ def detail(req: DataRequest) -> dict:
 
 
 def request_or_404(ref: str) -> DataRequest:
-    found = db.session.scalar(select(DataRequest).where(DataRequest.ref == ref))
+    found = caseload.by_ref(ref)
     if found is None:
         raise ApiError(404, "not_found", _("There is no request with this reference."))
     return found
