@@ -12,18 +12,27 @@ from pathlib import Path
 import argon2.profiles
 from flask import Flask
 
+#: the signing key of development only: it is in the source, so it protects nothing
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+#: the shortest SECRET_KEY production accepts (bytes, UTF-8)
+MIN_SECRET_KEY_BYTES = 32
 DEMO_CONFIG = Path(__file__).parent / "demo" / "instance.toml"
 
 HOUR = 3600
 DAY = 24 * HOUR
 
 
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to change."""
+
+
 def defaults(instance_path: str) -> dict:
     """Settings used when nothing else says otherwise."""
     return {
-        "DSR_ENV": "development",
-        "SECRET_KEY": DEV_SECRET_KEY,
+        # production unless development is asked for: a forgotten variable must not
+        # leave the app signing with the key everyone can read in the source
+        "DSR_ENV": "production",
+        "SECRET_KEY": None,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.join(instance_path, 'dsr.sqlite3')}",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "BASE_URL": "http://127.0.0.1:5000",
@@ -56,6 +65,8 @@ def defaults(instance_path: str) -> dict:
         "STAFF_LOCKOUT_MINUTES": 15,
         "RATELIMIT_LOGIN_IP": "20 per minute",
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
+        "STAFF_IDLE_MINUTES": 30,
+        "TRUSTED_PROXIES": 0,
         # the session cookie carries a staff sign-in: out of scripts' reach, not sent
         # cross-site, and HTTPS only in production (set in `configure`)
         "SESSION_COOKIE_HTTPONLY": True,
@@ -89,20 +100,22 @@ ENVIRONMENT = {
     "STAFF_LOCKOUT_ATTEMPTS": ("STAFF_LOCKOUT_ATTEMPTS", int),
     "STAFF_LOCKOUT_MINUTES": ("STAFF_LOCKOUT_MINUTES", int),
     "PASSWORD_HASH_PROFILE": ("PASSWORD_HASH_PROFILE", str),
+    "STAFF_IDLE_MINUTES": ("STAFF_IDLE_MINUTES", int),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
 }
 
 
 def from_environment(environ=os.environ) -> dict:
-    """The settings given as environment variables."""
-    return {
-        key: convert(environ[name])
-        for name, (key, convert) in ENVIRONMENT.items()
-        if name in environ
-    }
-
-
-class ConfigError(RuntimeError):
-    """The configuration cannot be used; the message says what to change."""
+    """The settings given as environment variables; ConfigError naming one that is not a number."""
+    settings = {}
+    for name, (key, convert) in ENVIRONMENT.items():
+        if name not in environ:
+            continue
+        try:
+            settings[key] = convert(environ[name])
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {environ[name]!r}") from None
+    return settings
 
 
 def load_instance(path: str) -> dict:
@@ -126,6 +139,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config["INSTANCE"] = load_instance(app.config["DSR_CONFIG"])
     if app.config["DSR_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = DEV_SECRET_KEY
     check(app.config)
 
 
@@ -133,17 +148,31 @@ def check(config) -> None:
     """Errors a operator must fix before the app may start."""
     if config["DSR_ENV"] not in ("development", "production"):
         raise ConfigError("DSR_ENV must be 'development' or 'production'")
-    if config["DSR_ENV"] == "production" and config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-        raise ConfigError(
-            "SECRET_KEY: set a long random secret; the development key is refused in production"
-        )
+    if config["DSR_ENV"] == "production":
+        check_secret_key(config["SECRET_KEY"])
     if not hasattr(argon2.profiles, str(config["PASSWORD_HASH_PROFILE"])):
         raise ConfigError("PASSWORD_HASH_PROFILE must name a profile of argon2.profiles")
+    for key, least in (("TRUSTED_PROXIES", 0), ("STAFF_IDLE_MINUTES", 1)):
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < least:
+            raise ConfigError(f"{key} must be a whole number ≥ {least}")
     if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
     if "controller" not in config["INSTANCE"]:
         raise ConfigError("DSR_CONFIG: the [controller] table is missing")
     check_processing(config["INSTANCE"].get("processing", {}))
+
+
+def check_secret_key(key) -> None:
+    """Production signs sessions and links with a key of its own, long enough to resist guessing."""
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set: set it to a random value of at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes (or DSR_ENV=development on a development machine)"
+        )
+    if key == DEV_SECRET_KEY:
+        raise ConfigError("SECRET_KEY: the development key is refused in production")
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long")
 
 
 def check_processing(processing: dict) -> None:

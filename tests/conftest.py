@@ -78,6 +78,8 @@ def redis_url(tmp_path_factory):
 def base_config(tmp_path, redis_url) -> dict:
     return {
         "TESTING": True,
+        # production is the default; the tests ask for development (short key, /dev pages)
+        "DSR_ENV": "development",
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dsr.sqlite3'}",
         "REDIS_URL": redis_url,

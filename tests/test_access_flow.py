@@ -230,7 +230,12 @@ def start_worker(app, tmp_path) -> subprocess.Popen:
         key: app.config[key]
         for key in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "BASE_URL", "RESULTS_DIR")
     }
-    settings.update(TESTING=True, SECRET_KEY="test-secret", INSTANCE=app.config["INSTANCE"])
+    settings.update(
+        TESTING=True,
+        DSR_ENV="development",
+        SECRET_KEY="test-secret",
+        INSTANCE=app.config["INSTANCE"],
+    )
     config = tmp_path / "worker.json"
     config.write_text(json.dumps(settings))
     with open(tmp_path / "worker.log", "wb") as log:

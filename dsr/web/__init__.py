@@ -2,11 +2,11 @@
 
 from flask import Flask
 
-from dsr.web import errors
+from dsr.web import errors, headers, proxy
 
 
 def init_app(app: Flask) -> None:
-    """Register every blueprint; development pages only outside production."""
+    """Register every blueprint; the development pages (the outbox) only in development."""
     from dsr.web import api, auth, callbacks, public, staff, staff_api, subject
 
     auth.init_app(app)
@@ -16,8 +16,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(callbacks.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(staff_api.bp)
-    if app.config["DSR_ENV"] != "production":
+    if app.config["DSR_ENV"] == "development":
         from dsr.web import dev
 
         app.register_blueprint(dev.bp)
     errors.init_app(app)
+    headers.init_app(app)
+    proxy.init_app(app)

@@ -61,8 +61,8 @@ EVENT_SENTENCES = {
 
 @bp.after_request
 def keep_links_private(response):
-    """The token in the URL is the key to the case: never leak it as a Referer, never cache."""
-    response.headers["Referrer-Policy"] = "no-referrer"
+    """The token in the URL is the key to the case: never cached, never indexed (and never
+    sent to another site as a Referer: `dsr.web.headers`)."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
