@@ -10,6 +10,7 @@ from connectors.matching import normalise_email
 from dsr import audit, queue, staff
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
+from dsr.models.types import utcnow
 
 dsr_cli = AppGroup("dsr", help="dsr: workers, scheduler, audit, staff accounts and tokens.")
 
@@ -84,25 +85,64 @@ def existing_user(email: str) -> StaffUser:
     return user
 
 
-def switch_user(email: str, active: bool) -> None:
-    user = existing_user(email)
-    staff.set_active(user, active)
-    db.session.commit()
-    click.echo(f"staff user {user.email} {'activated' if active else 'deactivated'}")
-
-
 @user_cli.command("deactivate")
 @click.argument("email")
 def user_deactivate_command(email: str) -> None:
-    """Stop an account from signing in and from using its API tokens."""
-    switch_user(email, False)
+    """Stop an account from signing in and from using its API tokens; end its sessions."""
+    user = existing_user(email)
+    staff.set_active(user, False)
+    db.session.commit()
+    click.echo(f"staff user {user.email} deactivated; its sessions are ended")
 
 
 @user_cli.command("activate")
 @click.argument("email")
 def user_activate_command(email: str) -> None:
-    """Let a deactivated account sign in again."""
-    switch_user(email, True)
+    """Let a deactivated account sign in again (a lockout stays: see `unlock`)."""
+    user = existing_user(email)
+    was_active = user.active
+    staff.set_active(user, True)
+    db.session.commit()
+    done = "was already active" if was_active else "activated"
+    click.echo(f"staff user {user.email} {done}")
+    if user.is_locked(utcnow()):
+        click.echo(
+            f"it is still locked until {user.locked_until:%Y-%m-%d %H:%M} UTC after wrong "
+            f"passwords: `dsr user unlock {user.email}` lifts that"
+        )
+
+
+@user_cli.command("unlock")
+@click.argument("email")
+def user_unlock_command(email: str) -> None:
+    """Lift the lockout that wrong passwords put on an account."""
+    user = existing_user(email)
+    was_locked = user.is_locked(utcnow())
+    staff.unlock(user)
+    db.session.commit()
+    click.echo(f"staff user {user.email} {'unlocked' if was_locked else 'was not locked'}")
+    if not user.active:
+        click.echo(f"it is inactive: `dsr user activate {user.email}` lets it sign in")
+
+
+@user_cli.command("password")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt="New password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {staff.MIN_PASSWORD_LENGTH} characters; asked for when not given.",
+)
+def user_password_command(email: str, password: str) -> None:
+    """Give an account a new password; its sessions end."""
+    user = existing_user(email)
+    try:
+        staff.set_password(user, password)
+    except staff.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"staff user {user.email}: password changed; its sessions are ended")
 
 
 token_cli = AppGroup("token", help="Staff API tokens.")
@@ -111,15 +151,64 @@ dsr_cli.add_command(token_cli)
 
 @token_cli.command("create")
 @click.argument("email")
-def token_create_command(email: str) -> None:
+@click.option(
+    "--expires-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse the token after this many days (default: valid until revoked).",
+)
+def token_create_command(email: str, expires_days: int | None) -> None:
     """Print a new API token for a staff account (sent as `Authorization: Bearer <token>`).
 
     The token is shown once: only its SHA-256 is stored.
     """
-    token = staff.create_token(existing_user(email))
+    token = staff.create_token(existing_user(email), expires_days)
     db.session.commit()
     click.echo(token)
     click.echo("Keep this token now: it is not stored and cannot be shown again.", err=True)
+
+
+@token_cli.command("list")
+@click.argument("email")
+def token_list_command(email: str) -> None:
+    """The account's tokens: id, created, last used, expires, revoked (times in UTC)."""
+    tokens = staff.tokens_of(existing_user(email))
+    if not tokens:
+        click.echo("no API tokens")
+        return
+    rows = [("id", "created", "last used", "expires", "revoked")]
+    rows += [
+        (
+            str(token.id),
+            moment(token.created_at),
+            moment(token.last_used_at),
+            moment(token.expires_at),
+            moment(token.revoked_at),
+        )
+        for token in tokens
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def moment(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke_command(token_id: int) -> None:
+    """Refuse a token (its id from `dsr token list`) from now on."""
+    try:
+        token = staff.revoke_token(token_id)
+    except staff.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    when = moment(token.revoked_at)
+    click.echo(f"API token {token.id} of {token.user.email} revoked at {when} UTC")
 
 
 def init_app(app: Flask) -> None:

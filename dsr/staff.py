@@ -80,10 +80,37 @@ def create_user(email: str, role: str, password: str) -> StaffUser:
 
 
 def set_active(user: StaffUser, active: bool, *, actor: str = "system") -> None:
-    """Allow or forbid an account to sign in and use its tokens."""
+    """Allow or forbid an account to sign in and use its tokens; deactivating it also ends
+    its sessions. A lock stays: `unlock` lifts it."""
     user.active = active
+    if not active:
+        end_sessions(user)
     kind = "staff.user_activated" if active else "staff.user_deactivated"
     audit.record(kind, actor=actor, data={"email": user.email})
+
+
+def unlock(user: StaffUser, *, actor: str = "system") -> None:
+    """Lift a lockout after wrong passwords, and start counting them afresh."""
+    was_locked_until = user.locked_until
+    user.locked_until, user.failed_logins = None, 0
+    data = {"email": user.email}
+    if was_locked_until is not None:
+        data["was_locked_until"] = was_locked_until.isoformat()
+    audit.record("staff.user_unlocked", actor=actor, data=data)
+
+
+def set_password(user: StaffUser, password: str, *, actor: str = "system") -> None:
+    """A new password for the account; every session opened with the old one ends."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hasher().hash(password)
+    end_sessions(user)
+    audit.record("staff.password_changed", actor=actor, data={"email": user.email})
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Make every session cookie of this account worthless (their id names the old version)."""
+    user.session_version = (user.session_version or 1) + 1
 
 
 @cache
@@ -161,21 +188,48 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: StaffUser) -> str:
-    """A new API token for `user`: returned once, only its digest is stored."""
+def create_token(user: StaffUser, expires_days: int | None = None) -> str:
+    """A new API token for `user`, valid `expires_days` days (None: until revoked).
+
+    Returned once; only its digest is stored.
+    """
+    if expires_days is not None and expires_days < 1:
+        raise AccountError("a token expires after at least 1 day")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    user.tokens.append(ApiToken(token_hash=token_digest(token)))
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
+    api_token = ApiToken(token_hash=token_digest(token), expires_at=expires_at)
+    user.tokens.append(api_token)
     db.session.flush()
-    audit.record("staff.token_created", actor="system", data={"email": user.email})
+    data = {"email": user.email, "token_id": api_token.id}
+    if expires_at is not None:
+        data["expires_at"] = expires_at.isoformat()
+    audit.record("staff.token_created", actor="system", data=data)
+    return token
+
+
+def tokens_of(user: StaffUser) -> list[ApiToken]:
+    """The account's tokens, oldest first, revoked and expired ones included."""
+    return sorted(user.tokens, key=lambda token: token.id)
+
+
+def revoke_token(token_id: int, *, actor: str = "system") -> ApiToken:
+    """Refuse a token from now on; AccountError if there is no such token."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise AccountError(f"no API token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        data = {"email": token.user.email, "token_id": token.id}
+        audit.record("staff.token_revoked", actor=actor, data=data)
     return token
 
 
 def user_for_token(token: str) -> StaffUser | None:
-    """The active account a presented token belongs to, noting when it was last used."""
+    """The account a usable token belongs to, noting when it was last used."""
     found = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if found is None or not found.user.active:
-        return None
     now = utcnow()
+    if found is None or not found.usable(now):
+        return None
     if found.last_used_at is None or now - found.last_used_at >= TOKEN_TOUCH_INTERVAL:
         found.last_used_at = now
     return found.user

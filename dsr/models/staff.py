@@ -56,6 +56,9 @@ class StaffUser(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: part of every session's id: raising it (sign-out, deactivation, new password) ends
+    #: every session signed in before, whatever copies of their cookies exist
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     tokens: Mapped[list["ApiToken"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -64,6 +67,10 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses to sign in an inactive user
         return self.active
+
+    def get_id(self) -> str:
+        """What the session cookie holds: the account and its session version."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def role_enum(self) -> StaffRole:
@@ -98,5 +105,14 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: updated at most once a minute, so that reads do not all become writes
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: after this the token is refused; None: it does not expire
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: set by `dsr token revoke`; a revoked token is refused for good
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[StaffUser] = relationship(back_populates="tokens")
+
+    def usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired, and its account active."""
+        expired = self.expires_at is not None and self.expires_at <= now
+        return self.revoked_at is None and not expired and self.user.active

@@ -3,14 +3,20 @@
 Pages use Flask-Login's session cookie and `role_required`; the staff API
 accepts only `Authorization: Bearer <token>` (`token_required`), never the
 cookie, which is why its blueprint may be exempt from CSRF.
+
+A session's id is "<user id>:<session version>" (`StaffUser.get_id`): signing
+out, deactivation and a new password raise the version, which ends every
+copy of every older cookie. A session unused for `STAFF_IDLE_MINUTES` ends
+too (`sign_out_when_idle`).
 """
 
+import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, logout_user
 
 from dsr import staff
 from dsr.extensions import db
@@ -21,11 +27,41 @@ from dsr.web.errors import MESSAGES
 login_manager = LoginManager()
 
 
+#: the session key holding when a signed-in session was last used (unix seconds)
+LAST_SEEN = "staff_seen"
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
-    """The signed-in account; a deactivated one is signed out at its next request."""
-    user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> StaffUser | None:
+    """The signed-in account, if the session is still its current one and it is active."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def sign_out_when_idle() -> None:
+    """End a staff session unused for longer than `STAFF_IDLE_MINUTES`; else note this use."""
+    if "_user_id" not in session:
+        return
+    now = int(time.time())
+    idle_limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    last_seen = session.get(LAST_SEEN)
+    if not isinstance(last_seen, int) or now - last_seen > idle_limit:
+        logout_user()
+        session.pop(LAST_SEEN, None)
+        g.idle_signed_out = True
+        flash(_("You were signed out after a while without activity. Sign in again."))
+        return
+    session[LAST_SEEN] = now
+
+
+def note_sign_in() -> None:
+    """Start the idle clock of a session that has just signed in."""
+    session[LAST_SEEN] = int(time.time())
 
 
 @login_manager.unauthorized_handler
@@ -34,7 +70,8 @@ def to_login():
 
     Only a GET comes back: a form sent while signed out is not sent again.
     """
-    flash(_("Sign in to see this page."))
+    if not g.get("idle_signed_out"):
+        flash(_("Sign in to see this page."))
     back = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("staff.login", next=back))
 
@@ -102,3 +139,4 @@ def api_user(role: StaffRole) -> StaffUser:
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    app.before_request(sign_out_when_idle)

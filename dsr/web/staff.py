@@ -27,7 +27,7 @@ from dsr.models import DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
-from dsr.web.auth import role_required, safe_next
+from dsr.web.auth import note_sign_in, role_required, safe_next
 from dsr.web.limits import add_retry_after
 from dsr.web.staff_forms import LoginForm, OutcomeForm
 
@@ -93,13 +93,16 @@ def login():
         )
         return render_template("staff/login.html", form=form, failed=failed)
     login_user(user)
+    note_sign_in()
     logger.info("staff %s signed in", user.email)
     return redirect(safe_next(form.next.data) or url_for("staff.queue"), 303)
 
 
 @bp.post("/logout")
 def logout():
+    """Sign out everywhere: every copy of this account's session cookie stops working."""
     if current_user.is_authenticated:
+        staff.end_sessions(current_user)
         audit.record("staff.logout", actor=current_user.actor, data={"email": current_user.email})
         db.session.commit()
         logout_user()
