@@ -9,7 +9,7 @@ from workflows.fields import StrictSchema, Text
 
 class AccessDetails(StrictSchema):
     #: optional: what the person is most interested in
-    note = Text(2000)
+    note = Text(2000, multiline=True)
 
 
 @register

@@ -10,7 +10,7 @@ from workflows.fields import StrictSchema, Text, text_list
 class ConsentWithdrawalDetails(StrictSchema):
     #: the purposes consent is withdrawn for: register activity ids or the subject's words
     purposes = text_list(200, 30, required=True)
-    note = Text(2000)
+    note = Text(2000, multiline=True)
 
 
 @register

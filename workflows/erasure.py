@@ -19,7 +19,7 @@ GROUNDS = {
 
 class ErasureDetails(StrictSchema):
     ground = choice(GROUNDS)
-    note = Text(2000)
+    note = Text(2000, multiline=True)
 
 
 @register

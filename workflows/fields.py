@@ -4,18 +4,42 @@ Messages are lazy strings: they are translated when the error is rendered,
 in the language of the request being answered.
 """
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 REQUIRED = _l("This field is required.")
 NULL = _l("This field may not be empty.")
 NOT_TEXT = _l("Enter text here.")
+ONE_LINE = _l("Write this on one line, without line breaks or control characters.")
+CONTROL = _l("Remove the control characters from this text.")
+
+#: what a free text may hold of the characters below: line breaks and tabs
+MULTILINE_ALLOWED = frozenset("\n\r\t")
+
+
+def forbidden_characters(text: str, multiline: bool) -> bool:
+    """Whether `text` holds a control character or a line or paragraph separator (Unicode
+    categories Cc, Zl, Zp), beyond the line breaks and tabs a multi-line text may hold.
+
+    A one-line value (a name, an identifier) is copied into email headers and bodies:
+    a line break there would let anyone write the controller's email for it.
+    """
+    allowed = MULTILINE_ALLOWED if multiline else frozenset()
+    return any(
+        unicodedata.category(char) in ("Cc", "Zl", "Zp") and char not in allowed for char in text
+    )
 
 
 class Text(fields.String):
-    """A trimmed string of bounded length; blank counts as missing."""
+    """A trimmed string of bounded length; blank counts as missing.
 
-    def __init__(self, max_length: int, required: bool = False, **kwargs):
+    One line unless `multiline` (free-text descriptions): no control character in
+    either, except line breaks and tabs in a multi-line text.
+    """
+
+    def __init__(self, max_length: int, required: bool = False, multiline: bool = False, **kwargs):
         kwargs.setdefault(
             "validate", validate.Length(max=max_length, error=_l("Use at most {max} characters."))
         )
@@ -24,9 +48,13 @@ class Text(fields.String):
             error_messages={"required": REQUIRED, "null": NULL, "invalid": NOT_TEXT},
             **kwargs,
         )
+        self.multiline = multiline
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if forbidden_characters(text, self.multiline):
+            raise ValidationError(CONTROL if self.multiline else ONE_LINE)
+        text = text.strip()
         if not text:
             raise ValidationError(REQUIRED)
         return text

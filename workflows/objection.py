@@ -18,7 +18,7 @@ class ObjectionDetails(StrictSchema):
     #: which processing the person objects to
     processing = Text(500)
     #: Art. 21(1): the person states the grounds of their particular situation
-    grounds = Text(4000)
+    grounds = Text(4000, multiline=True)
 
     @validates_schema
     def situation_is_explained(self, data, **kwargs):

@@ -32,7 +32,7 @@ class PostMortemDetails(StrictSchema):
     directive = choice(DIRECTIVES)
     trusted_person_name = Text(200)
     trusted_person_email = Email()
-    instructions = Text(4000)
+    instructions = Text(4000, multiline=True)
     # (b) after death
     requester_role = choice(ROLES)
     deceased_name = Text(200)

@@ -23,7 +23,7 @@ class RectificationDetails(StrictSchema):
         ),
         error_messages={"required": REQUIRED, "invalid": _l("Give a list of corrections.")},
     )
-    note = Text(2000)
+    note = Text(2000, multiline=True)
 
 
 @register

@@ -17,7 +17,7 @@ GROUNDS = {
 
 class RestrictionDetails(StrictSchema):
     ground = choice(GROUNDS, required=True)
-    note = Text(2000)
+    note = Text(2000, multiline=True)
 
 
 @register
