@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 import ijson
 
 from connectors.base import ConnectorError, RecordSink
+from connectors.redact import redact_text
 
 STATUSES = ("succeeded", "failed")
 _OPEN = ("start_map", "start_array")
@@ -66,7 +67,10 @@ def _read(events: Iterator[tuple[str, Any]], sink: RecordSink) -> Answer:
     if status not in STATUSES:
         found = "missing" if not status else repr(status)
         raise MalformedAnswer(f'"status" must be "succeeded" or "failed", not {found}')
-    return Answer(status, fields.get("error", ""), fields.get("outcome", ""))
+    # a system's own words are shown to every viewer: no credentials in them either
+    return Answer(
+        status, redact_text(fields.get("error", "")), redact_text(fields.get("outcome", ""))
+    )
 
 
 def _read_text(events, key: str) -> str:

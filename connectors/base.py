@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from connectors.matching import Subject
+from connectors.redact import redact_text
 
 #: every action a connector may support, in the DESIGN's words
 ACTIONS = (
@@ -46,11 +47,22 @@ COMMON_SETTINGS = {
 
 
 class ConnectorError(Exception):
-    """This attempt failed; the message is shown to handlers and the task is retried."""
+    """This attempt failed; the message is shown to handlers and the task is retried.
+
+    Any URL in the message is redacted (`connectors.redact`): it reaches every viewer
+    and the audit chain.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(redact_text(message))
 
 
 class ConnectorConfigError(ValueError):
-    """A connector instance is declared wrongly; the message says what to change."""
+    """A connector instance is declared wrongly; the message says what to change (with
+    any URL in it redacted: it goes to logs and consoles)."""
+
+    def __init__(self, message: str):
+        super().__init__(redact_text(message))
 
 
 class RecordSink(Protocol):

@@ -127,8 +127,15 @@ class SqlConnector(Connector):
         except SQLAlchemyError as exc:
             # the DBAPI's own message: SQLAlchemy's adds the statement and its
             # parameters, which hold the person's identifiers
-            reason = getattr(exc, "orig", None) or exc
-            raise ConnectorError(f"{self.name}: database error: {reason}") from None
+            reason = self._without_password(str(getattr(exc, "orig", None) or exc))
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise ConnectorError(f"{self.name}: database error at {where}: {reason}") from None
+
+    def _without_password(self, text: str) -> str:
+        """A driver's message may repeat the password outside any URL (a DSN's
+        `password=...`): never let it reach a message."""
+        password = self.engine.url.password
+        return text.replace(str(password), "***") if password else text
 
     def _reflect(self, conn) -> dict[str, sa.Table]:
         """The declared tables, reflected once and checked against the mapping."""

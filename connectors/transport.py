@@ -3,17 +3,21 @@
 Every failure becomes a `ConnectorError` whose message a handler can act on:
 "crm did not answer within 30 s", "crm refused the connection at ...",
 "crm answered HTTP 500: <start of the body>". Redirects are not followed: a
-signed notice goes where the configuration says, or fails visibly.
+signed notice goes where the configuration says, or fails visibly. A user and
+password in the URL are sent as HTTP Basic authentication, and never appear in
+a message (`connectors.redact`).
 """
 
+import base64
 import json
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from connectors import signature
 from connectors.base import ConnectorConfigError, ConnectorError
+from connectors.redact import redact_url
 
 #: how much of an error body goes into the message
 EXCERPT = 200
@@ -29,10 +33,28 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 def check_url(url) -> str:
     """`url` if it is an absolute http(s) URL, else ConnectorConfigError."""
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConnectorConfigError(f"url must be an http:// or https:// URL, not {url!r}")
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        valid = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+        if valid:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        shown = redact_url(url) if isinstance(url, str) else repr(url)
+        raise ConnectorConfigError(f"url must be an http:// or https:// URL, not {shown}")
     return url
+
+
+def split_credentials(url: str) -> tuple[str, dict]:
+    """`url` without its user info, and the Basic Authorization header it stood for."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    netloc = parts.netloc.rpartition("@")[2]
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    header = "Basic " + base64.b64encode(pair.encode()).decode()
+    return urlunsplit(parts._replace(netloc=netloc)), {"Authorization": header}
 
 
 @contextmanager
@@ -43,7 +65,8 @@ def post_json(name: str, url: str, payload: dict, secret: str | None, timeout: f
     the response (a timeout mid-body) become ConnectorError too.
     """
     body = json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "dsr"}
+    url, headers = split_credentials(url)
+    headers.update({"Content-Type": "application/json", "User-Agent": "dsr"})
     if secret:
         headers[signature.HEADER] = signature.sign(secret, body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -64,8 +87,8 @@ def _unreachable(name: str, url: str, timeout: float, reason) -> ConnectorError:
     if isinstance(reason, TimeoutError):
         return ConnectorError(f"{name} did not answer within {timeout:g} s")
     if isinstance(reason, ConnectionRefusedError):
-        return ConnectorError(f"{name} refused the connection at {url}")
-    return ConnectorError(f"{name} could not be reached at {url}: {reason}")
+        return ConnectorError(f"{name} refused the connection at {redact_url(url)}")
+    return ConnectorError(f"{name} could not be reached at {redact_url(url)}: {reason}")
 
 
 def _excerpt(response: urllib.error.HTTPError) -> str:

@@ -363,7 +363,9 @@ def test_an_unreachable_database_is_a_connector_error(tmp_path):
         {"kind": "sql", "url": f"sqlite:///{tmp_path}/no/such/dir/x.db", "tables": TABLES},
         {},
     )
-    with pytest.raises(ConnectorError, match="billing: database error: unable to open database"):
+    with pytest.raises(
+        ConnectorError, match="billing: database error at sqlite:[^ ]*: unable to open database"
+    ):
         access(billing, email="alice.martin@example.fr")
     billing.close()
 
