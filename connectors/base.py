@@ -54,7 +54,7 @@ class ConnectorError(Exception):
     """
 
     def __init__(self, message: str):
-        super().__init__(redact_text(message))
+        super().__init__(redact_text(str(message)))
 
 
 class ConnectorConfigError(ValueError):
@@ -62,7 +62,7 @@ class ConnectorConfigError(ValueError):
     any URL in it redacted: it goes to logs and consoles)."""
 
     def __init__(self, message: str):
-        super().__init__(redact_text(message))
+        super().__init__(redact_text(str(message)))
 
 
 class RecordSink(Protocol):
