@@ -103,6 +103,8 @@ def test_an_idle_session_is_signed_out_with_a_message(make_app, make_staff):
     text = response.get_data(as_text=True)
     assert IDLE in text and "Sign in to see this page." not in text
     assert not opens_the_queue(client)
+    [event] = events(app, "staff.session_expired")
+    assert event.actor == f"staff:{EMAIL}" and event.data["idle_minutes"] == 30
 
 
 def test_each_request_restarts_the_idle_clock(app, ana):

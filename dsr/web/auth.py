@@ -18,7 +18,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, logout_user
 
-from dsr import staff
+from dsr import audit, staff
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
 from dsr.web.api import ApiError
@@ -51,6 +51,10 @@ def sign_out_when_idle() -> None:
     idle_limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
     last_seen = session.get(LAST_SEEN)
     if not isinstance(last_seen, int) or now - last_seen > idle_limit:
+        if current_user.is_authenticated:  # not when the account's sessions already ended
+            data = {"email": current_user.email, "idle_minutes": idle_limit // 60}
+            audit.record("staff.session_expired", actor=current_user.actor, data=data)
+            db.session.commit()
         logout_user()
         session.pop(LAST_SEEN, None)
         g.idle_signed_out = True
