@@ -23,13 +23,14 @@ from flask_login import current_user, login_user, logout_user
 
 from dsr import audit, caseload, processing, results, staff, systems
 from dsr.extensions import db, limiter
+from dsr.identity import claims, rerun, withheld
 from dsr.models import DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
 from dsr.web.auth import role_required, safe_next
 from dsr.web.limits import add_retry_after
-from dsr.web.staff_forms import LoginForm, OutcomeForm
+from dsr.web.staff_forms import LoginForm, OutcomeForm, ProveForm
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,22 @@ def case(ref: str):
         },
         may_act=may_act,
         events=audit.events_for(req.id),
+        identifiers=claims.identifiers(req),
+        prove_forms=prove_forms(req) if may_act else {},
+        withheld=withheld.for_request(req),
+        rerunnable=rerun.rerunnable(req),
     )
+
+
+def prove_forms(req: DataRequest) -> dict[tuple[str, str], ProveForm]:
+    """A "mark as proven" form per identifier still to prove, keyed by (kind, normalised)."""
+    return {
+        (ident.kind, ident.normalised): ProveForm(
+            prefix=f"prove-{ident.kind}-{n}", value=ident.value
+        )
+        for n, ident in enumerate(claims.identifiers(req))
+        if not ident.is_proven
+    }
 
 
 def back_to(req: DataRequest, anchor: str = ""):
