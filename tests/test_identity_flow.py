@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import csrf_token, links_in_outbox
-from fixtures_staff import bearer
+from fixtures_staff import PASSWORD, bearer, login
 from sqlalchemy import select
 from test_access_flow import engine, submit_and_confirm, tasks_of, wait_for_status  # noqa: F401
 
 from connectors.demo.people import SHOWCASE
-from dsr import audit, results
+from dsr import audit, results, staff
 from dsr.extensions import db
 from dsr.identity import rerun
 from dsr.models import DataRequest, Task
@@ -113,11 +113,23 @@ def test_a_phone_proven_by_code_lets_the_sms_platform_answer(engine, run_jobs):
     assert "identity.answer_withheld" not in kinds
 
 
+def signed_in_handler(app):
+    """An English client signed in through the form with a new handler account."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with app.app_context():
+        staff.create_user("handler-case@staff.example", "handler", PASSWORD)
+        db.session.commit()
+    assert login(client, "handler-case@staff.example").status_code == 303
+    return client
+
+
 def test_a_handler_proof_withholds_records_of_another_email(engine, run_jobs, staff_tokens):
     ref = submit_and_confirm(engine, run_jobs, email=ATTACKER, phone=CAMILLE_PHONE)
     run_jobs(engine)
     wait_for_status(engine, ref, S.REVIEW)
-    api = engine.test_client()
+    api, case, url = engine.test_client(), signed_in_handler(engine), f"/staff/requests/{ref}"
+    assert "1 identifier still to prove" in case.get(url).get_data(as_text=True)
     headers = {**bearer(staff_tokens["handler"]), "Accept-Language": "en"}
     path = f"/api/v1/requests/{ref}/identifiers/phone/prove"
     body = {"value": "06 39 98 00 01", "note": "The person sent a phone bill in their name."}
@@ -125,7 +137,11 @@ def test_a_handler_proof_withholds_records_of_another_email(engine, run_jobs, st
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["status"] == "proven" and answer.get_json()["method"] == "handler"
 
-    rerun_as_handler(engine, ref)
+    page = case.get(url).get_data(as_text=True)
+    assert "still to prove" not in page and "Run again with the proven identifiers" in page
+    assert "Runs again: Billing, CRM, SMS platform." in page
+    again = case.post(f"{url}/rerun", data={"csrf_token": csrf_token(case, url)})
+    assert again.status_code == 303
     run_jobs(engine)
     wait_for_status(engine, ref, S.REVIEW)
     tasks = tasks_of(engine, ref)
@@ -138,20 +154,11 @@ def test_a_handler_proof_withholds_records_of_another_email(engine, run_jobs, st
     assert withheld["billing"]["record_counts"]["trips"] == 14
     assert detail["identity"][0]["status"] == "proven"
 
-    case = engine.test_client()
-    case.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    from fixtures_staff import login
-
-    email = "handler-hold@staff.example"
-    with engine.app_context():
-        from dsr import staff
-
-        staff.create_user(email, "handler", "correct horse battery staple")
-        db.session.commit()
-    assert login(case, email).status_code == 303
-    page = case.get(f"/staff/requests/{ref}").get_data(as_text=True)
+    page = case.get(url).get_data(as_text=True)
     assert "1 record carries another email address than the confirmed one" in page
-    token = csrf_token(case, f"/staff/requests/{ref}")
+    assert "Withheld: records carrying another email address" in page
+    assert CAMILLE.email in page.lower()  # the handler sees what is withheld before deciding
+    token = csrf_token(case, url)
     released = case.post(
         f"/staff/tasks/{tasks['billing'].id}/withheld/release", data={"csrf_token": token}
     )
@@ -170,6 +177,7 @@ def test_a_handler_proof_withholds_records_of_another_email(engine, run_jobs, st
     kinds = event_kinds(engine, ref)
     assert kinds.count("identity.answer_withheld") == 2
     assert {"identity.answer_released", "identity.answer_discarded"} <= set(kinds)
+    assert "Withheld: records" not in case.get(url).get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 from collections.abc import Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,15 @@ class GuardedWriter:
 def writer(task: Task) -> GuardedWriter:
     """The sink a task's records go through (in place of `results.writer`)."""
     return GuardedWriter(task)
+
+
+def preview(answer: WithheldAnswer, limit: int = 5) -> dict[str, list[dict]]:
+    """The first `limit` withheld records of each table, for the handler to decide on."""
+    folder = held_folder(answer.task)
+    return {
+        table: list(islice(results.records(answer.task, table, folder), limit))
+        for table in answer.record_counts or {}
+    }
 
 
 def for_request(request: DataRequest) -> dict[str, WithheldAnswer]:
