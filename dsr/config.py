@@ -45,6 +45,11 @@ def defaults(instance_path: str) -> dict:
         "SMTP_USERNAME": None,
         "SMTP_PASSWORD": None,
         "SMTP_TIMEOUT": 30,
+        "SMS_BACKEND": "outbox",
+        "SMS_GATEWAY_URL": None,
+        "SMS_GATEWAY_TOKEN": None,
+        "SMS_GATEWAY_TIMEOUT": 10,
+        "RATELIMIT_SMS_CODE": "3 per hour",
         "DSR_CONFIG": str(DEMO_CONFIG),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VERIFY_LINK_MAX_AGE": 48 * HOUR,
@@ -89,6 +94,11 @@ ENVIRONMENT = {
     "SMTP_SECURITY": ("SMTP_SECURITY", str),
     "SMTP_USERNAME": ("SMTP_USERNAME", str),
     "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "SMS_BACKEND": ("SMS_BACKEND", str),
+    "SMS_GATEWAY_URL": ("SMS_GATEWAY_URL", str),
+    "SMS_GATEWAY_TOKEN": ("SMS_GATEWAY_TOKEN", str),
+    "SMS_GATEWAY_TIMEOUT": ("SMS_GATEWAY_TIMEOUT", float),
+    "RATELIMIT_SMS_CODE": ("RATELIMIT_SMS_CODE", str),
     "DSR_CONFIG": ("DSR_CONFIG", str),
     "RESULTS_DIR": ("RESULTS_DIR", str),
     "CALLBACK_MAX_BYTES": ("CALLBACK_MAX_BYTES", int),
@@ -157,6 +167,10 @@ def check(config) -> None:
             raise ConfigError(f"{key} must be a whole number ≥ {least}")
     if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
+    if config["SMS_BACKEND"] not in ("outbox", "http"):
+        raise ConfigError("SMS_BACKEND must be 'outbox' or 'http'")
+    if config["SMS_BACKEND"] == "http" and not config["SMS_GATEWAY_URL"]:
+        raise ConfigError("SMS_GATEWAY_URL: set the SMS gateway's address for SMS_BACKEND=http")
     if "controller" not in config["INSTANCE"]:
         raise ConfigError("DSR_CONFIG: the [controller] table is missing")
     check_processing(config["INSTANCE"].get("processing", {}))

@@ -33,11 +33,12 @@ import workflows
 from connectors.answer import read_answer
 from connectors.base import PENDING, Connector, ConnectorError, TaskOrder
 from connectors.matching import Subject
-from dsr import audit, results, systems
+from dsr import audit, systems
 from dsr.extensions import db
+from dsr.identity import claims, withheld
 from dsr.models import FINISHED, DataRequest, Task, TaskStatus
 from dsr.models.types import utcnow
-from dsr.operations import InvalidTransition, controller_settings, transition_to
+from dsr.operations import InvalidTransition, transition_to
 from dsr.queue import enqueue_many, redis_connection
 from dsr.status import RequestStatus
 from dsr.urls import external_url
@@ -80,8 +81,8 @@ def starts_itself(request: DataRequest) -> bool:
 
 
 def subject_of(request: DataRequest) -> Subject:
-    country, _ = controller_settings()
-    return Subject.from_request(request.email, request.name, request.identifiers, region=country)
+    """Who connectors look for: the verified email and the proven identifiers only."""
+    return claims.proven_subject(request)
 
 
 def plan(request: DataRequest) -> list[Task]:
@@ -93,10 +94,7 @@ def plan(request: DataRequest) -> list[Task]:
         task = Task(connector=connector.name, action=action, status=T.PENDING, attempts=0)
         if not connector.can_match(subject):
             task.status, task.finished_at = T.SKIPPED, utcnow()
-            task.outcome = (
-                f"the request gives no {' or '.join(connector.match_on)}, "
-                "which is what this system finds people by"
-            )
+            task.outcome = claims.unmatched_reason(request, connector.match_on)
         request.tasks.append(task)
         tasks.append(task)
     return tasks
@@ -212,7 +210,7 @@ def run_task_job(task_id: str) -> str:
         return task.status
     began = time.perf_counter()
     try:
-        with results.writer(task) as sink:
+        with withheld.writer(task) as sink:
             outcome = connector.run(order, sink)
             counts = sink.commit() if outcome is not PENDING else None
     except ConnectorError as exc:
@@ -331,7 +329,7 @@ def receive_answer(task: Task, body) -> str:
             _("This task is %(status)s: it is not waiting for an answer.", status=task.status)
         )
     actor = f"connector:{task.connector}"
-    with results.writer(task) as sink:
+    with withheld.writer(task) as sink:
         answer = read_answer(body, sink)
         db.session.refresh(task)  # from here one writer at a time: a twin callback waits
         if task.is_finished:

@@ -101,9 +101,9 @@ def writer(task: Task) -> ResultWriter:
     return ResultWriter(task_folder(task))
 
 
-def records(task: Task, table: str) -> Iterator[dict]:
-    """Every record a task returned for `table`, read lazily."""
-    path = task_folder(task) / file_name(table)
+def records(task: Task, table: str, folder: Path | None = None) -> Iterator[dict]:
+    """Every record a task returned for `table`, read lazily (from `folder`, if given)."""
+    path = (folder or task_folder(task)) / file_name(table)
     if not path.exists():
         return
     with open(path, encoding="utf-8") as handle:

@@ -27,6 +27,7 @@ from connectors.demo.people import NOBODY, SHOWCASE
 from dsr import processing, results
 from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
+from dsr.identity import claims
 from dsr.models import DataRequest, Task
 from dsr.models.task import TaskStatus as T
 from dsr.models.types import utcnow
@@ -55,8 +56,14 @@ def engine(make_app, demo_connectors, tmp_path):
     thread.join(timeout=10)
 
 
-def submit_and_confirm(app, run_jobs, person=None, email=None, **identifiers) -> str:
-    """The subject's way in: the API, the emailed link, the confirm button; returns the ref."""
+def submit_and_confirm(
+    app, run_jobs, person=None, email=None, *, proven: bool = False, **identifiers
+) -> str:
+    """The subject's way in: the API, the emailed link, the confirm button; returns the ref.
+
+    `proven`: a handler holds the identifiers proven before the person confirms (systems
+    match on proven identifiers only).
+    """
     client = app.test_client()
     payload = {
         "type": "access",
@@ -68,12 +75,24 @@ def submit_and_confirm(app, run_jobs, person=None, email=None, **identifiers) ->
     }
     created = client.post("/api/v1/requests", json=payload)
     assert created.status_code == 201, created.get_json()
+    if proven:
+        prove_all(app, created.get_json()["ref"])
     run_jobs(app)  # the confirmation email
     link = links_in_outbox(app, "/verify/")[-1]
     path = link.split("://", 1)[1].split("/", 1)[1]
     confirmed = client.post(f"/{path}", data={"csrf_token": csrf_token(client, f"/{path}")})
     assert confirmed.status_code == 303
     return created.get_json()["ref"]
+
+
+def prove_all(app, ref: str) -> None:
+    with app.app_context():
+        request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
+        for ident in claims.identifiers(request):
+            claims.prove_by_handler(
+                request, ident.kind, ident.value, note="seen", actor="staff:test@staff.example"
+            )
+        db.session.commit()
 
 
 def wait_for_status(app, ref: str, status: str, seconds: float = 15) -> DataRequest:
@@ -94,7 +113,7 @@ def tasks_of(app, ref: str) -> dict[str, Task]:
 
 
 def test_a_person_known_to_all_three_systems(engine, run_jobs):
-    ref = submit_and_confirm(engine, run_jobs, CAMILLE, phone="06 39 98 00 01")
+    ref = submit_and_confirm(engine, run_jobs, CAMILLE, proven=True, phone="06 39 98 00 01")
     assert wait_for_status(engine, ref, S.PROCESSING)
     run_jobs(engine)  # CRM and billing answer now; the SMS platform accepts and calls back
     wait_for_status(engine, ref, S.REVIEW)
@@ -129,7 +148,7 @@ def test_a_person_known_to_one_system(engine, run_jobs):
 
 
 def test_a_person_known_to_none(engine, run_jobs):
-    ref = submit_and_confirm(engine, run_jobs, email=NOBODY, phone="+33 6 39 98 99 99")
+    ref = submit_and_confirm(engine, run_jobs, email=NOBODY, proven=True, phone="+33 6 39 98 99 99")
     run_jobs(engine)
     wait_for_status(engine, ref, S.REVIEW)
     tasks = tasks_of(engine, ref)
@@ -213,7 +232,7 @@ def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path)
 
 
 def test_a_redis_flush_loses_nothing(engine, run_jobs):
-    ref = submit_and_confirm(engine, run_jobs, CAMILLE, phone="+33639980001")
+    ref = submit_and_confirm(engine, run_jobs, CAMILLE, proven=True, phone="+33639980001")
     Redis.from_url(engine.config["REDIS_URL"]).flushdb()  # Redis restarted without its data
     run_jobs(engine)
     assert {t.status for t in tasks_of(engine, ref).values()} == {T.QUEUED}

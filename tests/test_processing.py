@@ -20,6 +20,7 @@ from connectors.signature import sign
 from dsr import processing, results
 from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
+from dsr.identity import claims
 from dsr.models import AuditEvent, DataRequest, Task
 from dsr.models.task import TaskStatus as T
 from dsr.models.types import utcnow
@@ -60,8 +61,11 @@ def hook(url=None, **settings) -> dict:
 MANUAL = {"kind": "manual", "label": "Paper archive"}
 
 
-def new_request(app, type_="access", details=None, **identifiers) -> int:
-    """A verified request, as the subject leaves it after confirming; returns its id."""
+def new_request(app, type_="access", details=None, *, proven=False, **identifiers) -> int:
+    """A verified request, as the subject leaves it after confirming; returns its id.
+
+    `proven`: a handler held its identifiers proven before it was confirmed.
+    """
     with app.app_context():
         request = create_request(
             {
@@ -73,6 +77,8 @@ def new_request(app, type_="access", details=None, **identifiers) -> int:
                 "language": "en",
             }
         )
+        for ident in claims.identifiers(request) if proven else []:
+            claims.prove_by_handler(request, ident.kind, ident.value, note="seen", actor="staff:t")
         verify(request, request.verify_nonce)
         db.session.commit()
         if processing.starts_itself(request):
@@ -127,8 +133,13 @@ def test_a_system_that_cannot_match_the_subject_is_skipped(make_app):
     with app.app_context():
         sms = db.session.scalars(select(Task).where(Task.connector == "sms")).one()
         assert "phone" in sms.outcome
-    phone_request = new_request(app, phone="06 39 98 00 01")
-    assert state(app, phone_request)[1]["sms"][0] == T.QUEUED
+    phone_request = new_request(app, phone="06 39 98 00 01")  # claimed, never proven
+    assert state(app, phone_request)[1]["sms"][0] == T.SKIPPED
+    with app.app_context():
+        sms = db.session.get(DataRequest, phone_request).tasks[-1]
+        assert sms.connector == "sms" and "phone given is not proven yet" in sms.outcome
+    proven_request = new_request(app, proven=True, phone="06 39 98 00 01")
+    assert state(app, proven_request)[1]["sms"][0] == T.QUEUED
 
 
 def test_only_connectors_that_support_the_action_get_a_task(make_app):

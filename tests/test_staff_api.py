@@ -224,7 +224,7 @@ def test_read_a_case(app, run_jobs, api):
     body = api("viewer").get(f"{LIST}/{ref}").get_json()
     assert set(body) == {
         "ref", "type", "status", "email", "name", "language", "identifiers", "details",
-        "received_at", "verified_at", "due_at", "tasks", "events",
+        "received_at", "verified_at", "due_at", "identity", "tasks", "events",
     }  # fmt: skip
     assert (body["ref"], body["status"], body["email"]) == (ref, "processing", "alice@example.org")
     assert body["identifiers"] == {"phone": "+33612345678"}
@@ -232,7 +232,7 @@ def test_read_a_case(app, run_jobs, api):
     tasks = {task["connector"]: task for task in body["tasks"]}
     assert set(tasks["broken"]) == {
         "id", "connector", "action", "status", "attempts", "last_error", "outcome",
-        "record_counts", "created_at", "started_at", "finished_at",
+        "record_counts", "created_at", "started_at", "finished_at", "withheld",
     }  # fmt: skip
     assert (tasks["broken"]["status"], tasks["broken"]["attempts"]) == ("failed", 1)
     assert "refused the connection" in tasks["broken"]["last_error"]

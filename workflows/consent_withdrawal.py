@@ -21,3 +21,4 @@ class ConsentWithdrawal(RequestType):
     legal_basis = _l("GDPR Art. 7(3)")
     details_schema = ConsentWithdrawalDetails
     auto_start = True
+    connector_actions = ("withdraw_consent",)

@@ -44,6 +44,7 @@ class Objection(RequestType):
     legal_basis = _l("GDPR Art. 21")
     details_schema = ObjectionDetails
     auto_start = True
+    connector_actions = ("object",)
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:

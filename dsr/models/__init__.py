@@ -1,6 +1,13 @@
 """The database models, one module per concern."""
 
 from dsr.models.audit import AuditEvent, AuditHead
+from dsr.models.identity import (
+    ClaimStatus,
+    HeldStatus,
+    IdentityClaim,
+    ProofMethod,
+    WithheldAnswer,
+)
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
 from dsr.models.staff import ApiToken, StaffRole, StaffUser
 from dsr.models.task import FINISHED, Task, TaskStatus
@@ -10,11 +17,16 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "ClaimStatus",
     "ClockPause",
     "DataRequest",
+    "HeldStatus",
+    "IdentityClaim",
+    "ProofMethod",
     "ReferenceCounter",
     "StaffRole",
     "StaffUser",
     "Task",
     "TaskStatus",
+    "WithheldAnswer",
 ]

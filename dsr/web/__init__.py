@@ -7,7 +7,18 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    from dsr.web import api, auth, callbacks, public, staff, staff_api, subject
+    # identity_api and staff_identity add their views to staff_api's and staff's blueprints
+    from dsr.web import (
+        api,
+        auth,
+        callbacks,
+        identity_api,  # noqa: F401
+        public,
+        staff,
+        staff_api,
+        staff_identity,  # noqa: F401
+        subject,
+    )
 
     auth.init_app(app)
     app.register_blueprint(public.bp)

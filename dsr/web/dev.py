@@ -1,10 +1,11 @@
-"""Development pages: read the emails the `outbox` mail backend wrote, in the browser.
+"""Development pages: read the emails and text messages the `outbox` backends wrote.
 
 Registered only outside production. A message is opened only by a name found
 in the outbox folder itself, so no path given in the URL ever reaches the
 file system.
 """
 
+import json
 import logging
 import re
 from email import policy
@@ -13,6 +14,8 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
+
+from dsr.sms import OUTBOX_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,19 @@ def message_names() -> list[str]:
     return sorted((name for name in names if name.endswith(".eml")), reverse=True)
 
 
+def text_messages() -> list[dict]:
+    """The text messages (`.sms.json`) in the outbox, newest first."""
+    folder = outbox()
+    if not folder.is_dir():
+        return []
+    paths = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.name.endswith(OUTBOX_SUFFIX)),
+        key=lambda p: p.name,
+        reverse=True,
+    )
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
 def read_message(name: str, headers_only: bool = False) -> EmailMessage:
     """Parse a message the outbox holds; 404 for any name it does not list."""
     if name not in message_names():
@@ -60,9 +76,9 @@ def linkify(text: str) -> list[tuple[str, str | None]]:
 
 @bp.get("/outbox")
 def outbox_index():
-    """Every message written so far, newest first."""
+    """Every email and text message written so far, newest first."""
     messages = [(name, read_message(name, headers_only=True)) for name in message_names()]
-    return render_template("dev/outbox.html", messages=messages)
+    return render_template("dev/outbox.html", messages=messages, texts=text_messages())
 
 
 @bp.get("/outbox/<name>")

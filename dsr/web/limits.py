@@ -15,6 +15,7 @@ from collections.abc import Callable
 from flask import after_this_request, current_app, request
 from flask_limiter import RequestLimit
 
+from dsr import signing
 from dsr.extensions import limiter
 
 
@@ -63,3 +64,23 @@ def _limits(name: str) -> Callable:
 limit_submissions = _limits("SUBMIT")
 #: on the views that send a new verification link
 limit_resends = _limits("RESEND")
+
+
+def status_link_key() -> str:
+    """The request a status link names (any of its links counts alike), for per-request limits."""
+    try:
+        return (
+            f"request:{signing.load(signing.Purpose.STATUS, request.view_args['token']).request_id}"
+        )
+    except (signing.TokenError, KeyError):
+        return "request:invalid"
+
+
+#: on the view that sends a one-time code by text message, per request
+limit_codes = limiter.limit(
+    lambda: current_app.config["RATELIMIT_SMS_CODE"],
+    key_func=status_link_key,
+    methods=["POST"],
+    scope="sms-code",
+    on_breach=add_retry_after,
+)

@@ -48,6 +48,18 @@ REQUEST_LIST = {
     },
 }
 
+WITHHELD = {
+    "type": ["object", "null"],
+    "description": "The task's answer had records carrying another email address than the "
+    "verified one: withheld whole until a handler releases or discards it.",
+    "properties": {
+        "status": {"type": "string", "enum": ["held", "released", "discarded"]},
+        "record_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "other_email": {"type": "integer", "description": "Records carrying another email."},
+        "decided_by": {"type": ["string", "null"]},
+    },
+}
+
 TASK = {
     "type": "object",
     "required": ["id", "connector", "action", "status", "attempts", "record_counts"],
@@ -67,6 +79,32 @@ TASK = {
         "created_at": DATE_TIME,
         "started_at": NULLABLE_DATE_TIME,
         "finished_at": NULLABLE_DATE_TIME,
+        "withheld": WITHHELD,
+    },
+}
+
+IDENTIFIER = {
+    "type": "object",
+    "description": "An identifier besides the verified email. Systems match on it only once "
+    "it is `proven` (a code sent to the phone, or a handler's decision).",
+    "required": ["kind", "value", "status", "method", "decided_by", "decided_at", "note"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["phone", "customer_number"]},
+        "value": {"type": "string", "description": "As the subject typed it."},
+        "status": {"type": "string", "enum": ["claimed", "proven"]},
+        "method": {"type": ["string", "null"], "enum": ["sms_code", "handler", None]},
+        "decided_by": {"type": ["string", "null"]},
+        "decided_at": NULLABLE_DATE_TIME,
+        "note": {"type": ["string", "null"], "description": "The handler's reason."},
+    },
+}
+
+PROOF = {
+    "type": "object",
+    "required": ["value", "note"],
+    "properties": {
+        "value": {"type": "string", "description": "One of the request's identifiers of `kind`."},
+        "note": {"type": "string", "maxLength": 2000, "description": "What proves it."},
     },
 }
 
@@ -93,6 +131,7 @@ REQUEST_DETAIL = {
         "identifiers": {"type": "object"},
         "details": {"type": "object", "description": "Depends on `type` (see NewRequest)."},
         "verified_at": NULLABLE_DATE_TIME,
+        "identity": {"type": "array", "items": {"$ref": "#/components/schemas/Identifier"}},
         "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
     },
@@ -247,6 +286,31 @@ def retry_operation() -> dict:
     )
 
 
+def prove_operation() -> dict:
+    operation = staff_operation(
+        "proveIdentifier",
+        "Hold a claimed identifier proven (staff: handler and above)",
+        "After looking at what the subject sent: systems may now find the person by this "
+        "identifier. A request already in `review` can then run its tasks again from the "
+        "case page. An audit event records it, with the value masked.",
+        REF,
+        {
+            "200": {"description": "Proven.", "content": json_content("Identifier")},
+            "404": error_response("No request with this reference (`not_found`)."),
+            "409": error_response("The identifier is proven already (`already_proven`)."),
+            "422": error_response(
+                "`value` is not one of the request's identifiers of this kind (`not_claimed`), "
+                "or `value` or `note` is missing (`validation_error`)."
+            ),
+        },
+    )
+    operation["parameters"].append(
+        path_parameter("kind", "The identifier's kind.", enum=["phone", "customer_number"])
+    )
+    operation["requestBody"] = {"required": True, "content": json_content("Proof")}
+    return operation
+
+
 def callback_operation() -> dict:
     return {
         "operationId": "receiveCallback",
@@ -285,6 +349,8 @@ SCHEMAS = {
     "RequestList": REQUEST_LIST,
     "Task": TASK,
     "Event": EVENT,
+    "Identifier": IDENTIFIER,
+    "Proof": PROOF,
     "RequestDetail": REQUEST_DETAIL,
     "Answer": ANSWER,
     "CallbackAck": CALLBACK_ACK,
@@ -301,5 +367,8 @@ def add(spec: APISpec) -> None:
         spec.components.schema(name, schema)
     spec.path(path="/requests/{ref}", operations={"get": read_operation()})
     spec.path(path="/requests/{ref}/start", operations={"post": start_operation()})
+    spec.path(
+        path="/requests/{ref}/identifiers/{kind}/prove", operations={"post": prove_operation()}
+    )
     spec.path(path="/tasks/{task_id}/retry", operations={"post": retry_operation()})
     spec.path(path="/callbacks/{task_id}", operations={"post": callback_operation()})

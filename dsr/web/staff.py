@@ -23,13 +23,14 @@ from flask_login import current_user, login_user, logout_user
 
 from dsr import audit, caseload, processing, results, staff, systems
 from dsr.extensions import db, limiter
-from dsr.models import DataRequest, StaffRole, Task
+from dsr.identity import claims, rerun, withheld
+from dsr.models import DataRequest, HeldStatus, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
 from dsr.web.auth import note_sign_in, role_required, safe_next
 from dsr.web.limits import add_retry_after
-from dsr.web.staff_forms import LoginForm, OutcomeForm
+from dsr.web.staff_forms import LoginForm, OutcomeForm, ProveForm
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +152,13 @@ def task_or_404(task_id: str) -> Task:
 
 def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
     """The first records of each table a task returned, with every column any of them has."""
+    return with_columns(results.preview(task))
+
+
+def with_columns(previews: dict[str, list[dict]]) -> list[tuple[str, list[str], list[dict]]]:
+    """Each table's first records, with every column any of them has."""
     tables = []
-    for table, records in results.preview(task).items():
+    for table, records in previews.items():
         columns = list(dict.fromkeys(key for record in records for key in record))
         tables.append((table, columns, records))
     return tables
@@ -164,6 +170,7 @@ def case(ref: str):
     """The request, its tasks with a preview of what they returned, and its history."""
     req = request_or_404(ref)
     may_act = current_user.can(HANDLER)
+    held = withheld.for_request(req)
     return render_template(
         "staff/case.html",
         req=req,
@@ -177,7 +184,27 @@ def case(ref: str):
         },
         may_act=may_act,
         events=audit.events_for(req.id),
+        identifiers=claims.identifiers(req),
+        prove_forms=prove_forms(req) if may_act else {},
+        withheld=held,
+        held_previews={
+            task_id: with_columns(withheld.preview(answer))
+            for task_id, answer in held.items()
+            if answer.status == HeldStatus.HELD
+        },
+        rerunnable=[connector_label(task.connector) for task in rerun.rerunnable(req)],
     )
+
+
+def prove_forms(req: DataRequest) -> dict[tuple[str, str], ProveForm]:
+    """A "mark as proven" form per identifier still to prove, keyed by (kind, normalised)."""
+    return {
+        (ident.kind, ident.normalised): ProveForm(
+            prefix=f"prove-{ident.kind}-{n}", value=ident.value
+        )
+        for n, ident in enumerate(claims.identifiers(req))
+        if not ident.is_proven
+    }
 
 
 def back_to(req: DataRequest, anchor: str = ""):

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from dsr import audit, caseload, processing
 from dsr.extensions import csrf, db
+from dsr.identity import claims, withheld
 from dsr.models import AuditEvent, DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.web.api import ApiError, handle_api_error, iso_utc
@@ -71,6 +72,32 @@ def task_json(task: Task) -> dict:
     }
 
 
+def identifier_json(ident: claims.Identifier) -> dict:
+    """An identifier besides the email and its proof (`claimed` until proven)."""
+    claim = ident.claim
+    return {
+        "kind": ident.kind,
+        "value": ident.value,
+        "status": ident.status,
+        "method": claim.method if claim else None,
+        "decided_by": claim.decided_by if claim else None,
+        "decided_at": iso_or_none(claim.decided_at) if claim else None,
+        "note": claim.note if claim else None,
+    }
+
+
+def withheld_json(answer) -> dict | None:
+    """What a task's answer had withheld for carrying another email, and what became of it."""
+    if answer is None:
+        return None
+    return {
+        "status": answer.status,
+        "record_counts": answer.record_counts,
+        "other_email": answer.mismatched,
+        "decided_by": answer.decided_by,
+    }
+
+
 def event_json(event: AuditEvent) -> dict:
     return {
         "id": event.id,
@@ -82,7 +109,8 @@ def event_json(event: AuditEvent) -> dict:
 
 
 def detail(req: DataRequest) -> dict:
-    """A request with its tasks and its audit events."""
+    """A request with its tasks, its identifiers' proofs and its audit events."""
+    held = withheld.for_request(req)
     return {
         "ref": req.ref,
         "type": req.type,
@@ -95,7 +123,10 @@ def detail(req: DataRequest) -> dict:
         "received_at": iso_utc(req.received_at),
         "verified_at": iso_or_none(req.verified_at),
         "due_at": iso_utc(req.effective_due_at),
-        "tasks": [task_json(task) for task in req.tasks],
+        "identity": [identifier_json(ident) for ident in claims.identifiers(req)],
+        "tasks": [
+            {**task_json(task), "withheld": withheld_json(held.get(task.id))} for task in req.tasks
+        ],
         "events": [event_json(event) for event in audit.events_for(req.id)],
     }
 

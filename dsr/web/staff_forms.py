@@ -46,3 +46,16 @@ class OutcomeForm(FlaskForm):
             Length(max=NOTE_LIMIT),
         ],
     )
+
+
+class ProveForm(FlaskForm):
+    """A handler holds a claimed identifier proven; prefixed per identifier on the page."""
+
+    value = HiddenField(validators=[DataRequired()])
+    note = TextAreaField(
+        _l("What proves it"),
+        validators=[
+            DataRequired(_l("Say what you looked at to hold this identifier proven.")),
+            Length(max=NOTE_LIMIT),
+        ],
+    )

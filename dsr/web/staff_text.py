@@ -58,6 +58,14 @@ EVENT_TITLES = {
     "task.failed": _l("Task failed"),
     "task.retried": _l("Task retried"),
     "task.requeued": _l("Task queued again"),
+    "sms.sent": _l("Text message sent"),
+    "identity.code_sent": _l("Code sent to prove a phone number"),
+    "identity.code_failed": _l("Too many wrong codes: the code was voided"),
+    "identity.proven": _l("Identifier proven"),
+    "identity.tasks_rerun": _l("Tasks run again with the proven identifiers"),
+    "identity.answer_withheld": _l("Answer withheld: records carry another email address"),
+    "identity.answer_released": _l("Withheld records released"),
+    "identity.answer_discarded": _l("Withheld records discarded"),
 }
 
 #: longest text of one value in a timeline summary

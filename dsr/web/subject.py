@@ -14,13 +14,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from dsr import audit, notify, operations, processing, signing
+from dsr import audit, notify, operations, processing, signing, sms
 from dsr.extensions import db
+from dsr.identity import claims, codes
+from dsr.identity.masking import mask
 from dsr.models import DataRequest
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
-from dsr.web.limits import limit_resends
+from dsr.web.limits import limit_codes, limit_resends
 from workflows.fields import Email
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,10 @@ EVENT_SENTENCES = {
     "request.created": _l("Request received"),
     "mail.sent": _l("Email sent to you"),
     "verification.resent": _l("New confirmation link sent"),
+    "sms.sent": _l("Text message sent to you"),
+    "identity.code_sent": _l("Code requested to prove a phone number"),
+    "identity.code_failed": _l("Too many wrong codes: the code no longer works"),
+    "identity.proven": _l("An identifier you gave is proven"),
 }
 
 
@@ -139,9 +145,17 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         status=req.status_enum,
         next_step=NEXT_STEPS[req.status_enum],
         timeline=timeline(req),
+        identifiers=claims.identifiers(req),
+        may_prove=may_prove(req),
+        code_minutes=codes.CODE_MINUTES,
         error=error,
     )
     return page, code
+
+
+def may_prove(req: DataRequest) -> bool:
+    """Whether the subject may still prove identifiers: confirmed, and not closed."""
+    return req.verified_at is not None and not req.status_enum.is_final
 
 
 @bp.get("/verify/<token>")
@@ -206,6 +220,47 @@ def withdraw(token: str):
     notify.send_withdrawal(req)
     flash(_("Your request was withdrawn."))
     return redirect(url_for("subject.status", token=token), 303)
+
+
+@bp.post("/status/<token>/identifiers/<kind>/code")
+@limit_codes
+def send_code(token: str, kind: str):
+    """Send a one-time code to one of the request's phone numbers."""
+    req = status_request(token)
+    if not may_prove(req):
+        return render_status(req, token, code=409, error=_("This request is closed."))
+    try:
+        claim, code = codes.issue(req, kind, request.form.get("value", ""))
+    except claims.ClaimError as exc:
+        db.session.rollback()
+        return render_status(req, token, code=422, error=str(exc))
+    db.session.commit()
+    sms.send_later(req.id, claim.normalised, "code", code=code, minutes=codes.CODE_MINUTES)
+    flash(_("We sent a code to %(phone)s. Enter it below.", phone=mask(kind, claim.normalised)))
+    return redirect(url_for("subject.status", token=token, _anchor="identifiers"), 303)
+
+
+@bp.post("/status/<token>/identifiers/<kind>/prove")
+def prove(token: str, kind: str):
+    """Check a code the subject typed; the right one proves the phone number."""
+    req = status_request(token)
+    if not may_prove(req):
+        return render_status(req, token, code=409, error=_("This request is closed."))
+    entered = request.form.get("code", "").strip()
+    if not (entered.isascii() and entered.isdigit() and len(entered) == codes.CODE_DIGITS):
+        error = _("Enter the %(digits)d digits of the code.", digits=codes.CODE_DIGITS)
+        return render_status(req, token, code=400, error=error)
+    try:
+        claim = claims.claim_for(req, kind, request.form.get("value", ""))
+        proven = codes.check(claim, entered)
+    except claims.ClaimError as exc:
+        db.session.rollback()
+        return render_status(req, token, code=422, error=str(exc))
+    db.session.commit()
+    if not proven:
+        return render_status(req, token, code=400, error=_("This code is not the right one."))
+    flash(_("Thank you: this phone number is proven."))
+    return redirect(url_for("subject.status", token=token, _anchor="identifiers"), 303)
 
 
 class ResendSchema(Schema):
