@@ -146,13 +146,24 @@ def task_or_404(task_id: str) -> Task:
     return db.session.get(Task, task_id) or abort(404)
 
 
-def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
-    """The first records of each table a task returned, with every column any of them has."""
+def preview_tables(task: Task) -> tuple[list[tuple[str, list[str], list[dict]]], str | None]:
+    """The first records of each table a task returned, with every column any of them has.
+
+    Results that cannot be read (the key deleted, a file altered) give no
+    table and a message to show in their place, never an error page.
+    """
     tables = []
-    for table, records in results.preview(task).items():
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        tables.append((table, columns, records))
-    return tables
+    try:
+        for table, records in results.preview(task).items():
+            columns = list(dict.fromkeys(key for record in records for key in record))
+            tables.append((table, columns, records))
+    except results.ResultsUnreadable as exc:
+        logger.warning("the results of task %s cannot be read: %s", task.id, exc)
+        return [], _(
+            "These results cannot be read: their key was deleted, or a file was altered "
+            "or cut short."
+        )
+    return tables, None
 
 
 @bp.get("/requests/<ref>")
@@ -166,7 +177,11 @@ def case(ref: str):
         req=req,
         days_left=caseload.days_left(req),
         labels=forms.LABELS,
-        previews={task.id: preview_tables(task) for task in req.tasks if task.record_counts},
+        previews={
+            task.id: preview_tables(task)
+            for task in req.tasks
+            if task.record_counts and not req.results_deleted_at
+        },
         outcome_forms={
             task.id: OutcomeForm(prefix=task.id)
             for task in req.tasks
