@@ -132,12 +132,11 @@ def file_context(folder: Path, name: str) -> str:
 
 
 def writer(task: Task) -> ResultWriter:
-    """A sink for one attempt; the request's data key is made here if it has none yet."""
-    try:
-        key = keys.ensure_data_key(task.request)
-    except keys.KeyUnavailable as exc:
-        raise ResultsUnreadable(str(exc)) from exc
-    return ResultWriter(task_folder(task), key)
+    """A sink for one attempt; the request's data key is made here if it has none yet.
+
+    `keys.KeyUnavailable` once the retention purge has deleted the request's results.
+    """
+    return ResultWriter(task_folder(task), keys.ensure_data_key(task.request))
 
 
 def records(task: Task, table: str) -> Iterator[dict]:

@@ -102,9 +102,9 @@ def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
 class SealedWriter:
     """Write bytes to `raw` sealed under `key`; `close()` seals the last segment.
 
-    A segment is sealed once more than `CHUNK` bytes wait, so the last one,
-    sealed on close, is never empty of meaning: an empty stream is one empty
-    last segment.
+    A segment is sealed once more than `CHUNK` bytes wait, so there is always
+    a last one left for `close()` to seal with the flag set (an empty stream is
+    one empty last segment).
     """
 
     def __init__(self, raw: BinaryIO, key: bytes, context: str):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dsr import audit, periodic, results
+from dsr import audit, keys, periodic, results
 from dsr.extensions import db
 from dsr.models import AuditEvent, DataRequest, Task
 from dsr.models.types import utcnow
@@ -156,7 +156,7 @@ def test_a_late_result_after_the_purge_finds_no_key(app, cases):
         task = db.session.scalar(
             select(Task).join(DataRequest).where(DataRequest.ref == cases["results_due"])
         )
-        with pytest.raises(results.ResultsUnreadable, match="results were deleted"):
+        with pytest.raises(keys.KeyUnavailable, match="results were deleted"):
             results.writer(task)
 
 
