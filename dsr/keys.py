@@ -1,4 +1,4 @@
-"""Each request's data key: made once, stored wrapped on the request row, forgotten by the purge.
+"""Each request's data key: made with it, stored wrapped on its row, forgotten by the purge.
 
 The master key comes from `DSR_DATA_KEY` (checked at start-up by
 `dsr.config`). In development, without it, a fixed key derived from a
@@ -40,18 +40,25 @@ def data_key(request: DataRequest) -> bytes:
         raise KeyUnavailable(f"{request.ref}: {exc}") from exc
 
 
-def ensure_data_key(request: DataRequest) -> bytes:
-    """The request's data key, made on its first result; commits when it makes one.
+def new_wrapped_key(ref: str) -> bytes:
+    """A new random data key for request `ref`, wrapped under the master key."""
+    return sealed.wrap(master_key(), sealed.new_key(), ref)
 
+
+def ensure_data_key(request: DataRequest) -> bytes:
+    """The request's data key, to write its results; commits when it has to make one.
+
+    Every request gets its key when it is created; only requests older than
+    the key column (migration 0006) get theirs here, with their first result.
     Made by a conditional update, so two workers writing the first results of
-    one request at once agree on one key; committed at once, so no file is
+    one request at once agree on one key, and committed at once, so no file is
     ever sealed under a key the database might roll back. Called outside any
     other write (a worker between its claim and the system's call).
     """
     if request.data_key is None:
         if request.results_deleted_at is not None:
             raise KeyUnavailable(f"{request.ref}: its results were deleted; nothing more is kept")
-        wrapped = sealed.wrap(master_key(), sealed.new_key(), request.ref)
+        wrapped = new_wrapped_key(request.ref)
         db.session.execute(
             update(DataRequest)
             .where(DataRequest.id == request.id, DataRequest.data_key.is_(None))

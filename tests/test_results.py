@@ -5,6 +5,7 @@ import stat
 import tracemalloc
 
 import pytest
+from sqlalchemy import update
 
 from dsr import keys, results
 from dsr.extensions import db
@@ -96,18 +97,28 @@ def test_files_on_disk_hold_no_clear_text_and_read_back(app):
     assert read(app, task_id, "contacts") == [CAMILLE, {**CAMILLE, "city": "Lille"}]
 
 
-def test_each_request_gets_its_own_key_on_its_first_result_stored_wrapped(app):
+def test_each_request_gets_its_own_key_stored_wrapped(app):
     first, second = new_task(app), new_task(app)
-    with app.app_context():
-        assert db.session.get(Task, first).request.data_key is None
-    store(app, first, {"contacts": [CAMILLE]})
-    store(app, first, {"contacts": [CAMILLE]})  # a second attempt keeps the key
-    store(app, second, {"contacts": [CAMILLE]})
     with app.app_context():
         one, two = (db.session.get(Task, t).request for t in (first, second))
         assert one.data_key and two.data_key and one.data_key != two.data_key
         assert keys.data_key(one) not in one.data_key  # never stored in clear
         assert keys.data_key(one) != keys.data_key(two)
+
+
+def test_a_request_older_than_its_key_gets_one_with_its_first_result(app):
+    """Requests stored before migration 0006 have no key: the first writer makes one, once."""
+    task_id = new_task(app)
+    with app.app_context():
+        db.session.execute(update(DataRequest).values(data_key=None))
+        db.session.commit()
+    store(app, task_id, {"contacts": [CAMILLE]})
+    with app.app_context():
+        made = db.session.get(Task, task_id).request.data_key
+    store(app, task_id, {"contacts": [{**CAMILLE, "city": "Lille"}]})  # a second attempt
+    with app.app_context():
+        assert made and db.session.get(Task, task_id).request.data_key == made
+    assert read(app, task_id, "contacts") == [{**CAMILLE, "city": "Lille"}]
 
 
 def test_another_master_key_fails_clearly(app, make_app):

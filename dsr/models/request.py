@@ -43,7 +43,7 @@ class DataRequest(db.Model):
     #: replaced on resend, so that every link works once
     verify_nonce: Mapped[str | None] = mapped_column(String(32))
     #: this request's data key, wrapped under the master key (`dsr.keys`); made with
-    #: the first result, dropped with the results, so that they stay unreadable
+    #: the request, dropped with its results, so that any copy of them stays unreadable
     data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: when the retention purge deleted the result files and the data key
     results_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
