@@ -5,6 +5,17 @@ canonical JSON form, so an edited or deleted row is found by walking the log.
 The `audit_head` row holds the last hash: appends lock it (one writer at a
 time, whatever the database) and `verify_chain` compares it with the last
 event, which catches a deleted tail.
+
+What an event may carry. The chain cannot be edited and outlives every
+retention period, so an event refers to its request by id only (the row is
+never deleted: `dsr.retention` anonymises it in place, so the id stays valid
+and no hash changes) and its `data` never holds the subject's personal data:
+no email, name, identifier or details (the request row holds those), and no
+free text from outside the engine, such as a system's error or outcome or a
+handler's note, which may quote the person (the task row holds those, and the
+purge empties them). `record` leaves out the keys in `OUTSIDE_TEXT` whoever
+passes them. Events carry references, types, statuses, task ids, counts and
+the engine's own words. Staff events name the staff member who acted.
 """
 
 import hashlib
@@ -18,6 +29,9 @@ from dsr.models import AuditEvent, AuditHead
 from dsr.models.types import utcnow
 
 GENESIS = "0" * 64
+#: keys whose values are free text written outside the engine (a system's error or
+#: outcome, a handler's note): kept on the task row, never put in the chain
+OUTSIDE_TEXT = frozenset({"error", "last_error", "outcome", "note"})
 
 # The append's statements, on the tables (Core), built once: a statement built per
 # call costs more to construct and cache-key than SQLite takes to run it.
@@ -60,7 +74,7 @@ def record(kind: str, *, actor: str, request_id: int | None = None, data=None) -
         request_id=request_id,
         actor=actor,
         kind=kind,
-        data=data or {},
+        data={key: value for key, value in (data or {}).items() if key not in OUTSIDE_TEXT},
         created_at=utcnow(),
         prev_hash=head.last_hash,
     )

@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from connectors.matching import normalise_email
-from dsr import audit, queue, staff
+from dsr import audit, queue, retention, staff
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
 from dsr.models.types import utcnow
@@ -47,6 +47,28 @@ def audit_verify_command() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@dsr_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+def purge_command(dry_run: bool) -> None:
+    """Apply the retention periods now (the daily job does it too).
+
+    Deletes the results of requests closed more than RESULTS_RETENTION_DAYS ago
+    and anonymises those closed more than REQUESTS_RETENTION_DAYS ago.
+    """
+    report = retention.purge(dry_run=dry_run)
+    if dry_run:
+        click.echo(listing("would delete the results of", report.results_deleted))
+        click.echo(listing("would anonymise", report.anonymised))
+    else:
+        click.echo(listing("deleted the results of", report.results_deleted))
+        click.echo(listing("anonymised", report.anonymised))
+
+
+def listing(action: str, refs: list[str]) -> str:
+    """One line of the purge's report: what, how many, which references."""
+    return f"{action} {len(refs)} request(s)" + (f": {', '.join(refs)}" if refs else "")
 
 
 user_cli = AppGroup("user", help="Staff accounts.")

@@ -12,6 +12,8 @@ from pathlib import Path
 import argon2.profiles
 from flask import Flask
 
+from dsr import sealed
+
 #: the signing key of development only: it is in the source, so it protects nothing
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 #: the shortest SECRET_KEY production accepts (bytes, UTF-8)
@@ -65,6 +67,9 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "fr",
         "WTF_CSRF_TIME_LIMIT": 4 * HOUR,
         "RESULTS_DIR": os.path.join(instance_path, "results"),
+        "DSR_DATA_KEY": None,
+        "RESULTS_RETENTION_DAYS": 30,
+        "REQUESTS_RETENTION_DAYS": 1826,
         "CALLBACK_MAX_BYTES": 100 * 1024 * 1024,
         "STAFF_LOCKOUT_ATTEMPTS": 5,
         "STAFF_LOCKOUT_MINUTES": 15,
@@ -101,6 +106,9 @@ ENVIRONMENT = {
     "RATELIMIT_SMS_CODE": ("RATELIMIT_SMS_CODE", str),
     "DSR_CONFIG": ("DSR_CONFIG", str),
     "RESULTS_DIR": ("RESULTS_DIR", str),
+    "DSR_DATA_KEY": ("DSR_DATA_KEY", str),
+    "RESULTS_RETENTION_DAYS": ("RESULTS_RETENTION_DAYS", int),
+    "REQUESTS_RETENTION_DAYS": ("REQUESTS_RETENTION_DAYS", int),
     "CALLBACK_MAX_BYTES": ("CALLBACK_MAX_BYTES", int),
     "RATELIMIT_SUBMIT_IP": ("RATELIMIT_SUBMIT_IP", str),
     "RATELIMIT_SUBMIT_EMAIL": ("RATELIMIT_SUBMIT_EMAIL", str),
@@ -174,6 +182,7 @@ def check(config) -> None:
     if "controller" not in config["INSTANCE"]:
         raise ConfigError("DSR_CONFIG: the [controller] table is missing")
     check_processing(config["INSTANCE"].get("processing", {}))
+    check_data_at_rest(config)
 
 
 def check_secret_key(key) -> None:
@@ -203,3 +212,23 @@ def check_processing(processing: dict) -> None:
     days = processing.get("callback_timeout_days", 7)
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         raise ConfigError("DSR_CONFIG: processing.callback_timeout_days must be a whole number ≥ 1")
+
+
+def check_data_at_rest(config) -> None:
+    """The master key that wraps every request's data key, and the retention periods."""
+    key = config.get("DSR_DATA_KEY")
+    if not key and config["DSR_ENV"] == "production":
+        raise ConfigError(
+            "DSR_DATA_KEY: set the master key for data at rest (32 random bytes in base64 or hex, "
+            "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`); "
+            "production has no default"
+        )
+    if key:
+        try:
+            sealed.parse_key(key)
+        except ValueError as exc:
+            raise ConfigError(f"DSR_DATA_KEY {exc}") from exc
+    for name in ("RESULTS_RETENTION_DAYS", "REQUESTS_RETENTION_DAYS"):
+        days = config[name]
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise ConfigError(f"{name} must be a whole number of days ≥ 1")

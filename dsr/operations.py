@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from dsr import audit, deadlines
+from dsr import audit, deadlines, keys
 from dsr.extensions import db
 from dsr.models import ClockPause, DataRequest
 from dsr.models.types import utcnow
@@ -62,6 +62,7 @@ def create_request(data: dict, *, actor: str = "subject", channel: str = "web") 
     )
     request.due_at = compute_due_at(request)
     request.ref = next_reference(now.year)  # the first write: the lock is held from here
+    request.data_key = keys.new_wrapped_key(request.ref)
     db.session.add(request)
     db.session.flush()
     audit.record(

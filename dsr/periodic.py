@@ -2,7 +2,7 @@
 
 import logging
 
-from dsr import operations, processing
+from dsr import operations, processing, retention
 from dsr.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -25,8 +25,14 @@ def reconcile_job() -> dict[str, int]:
     return done
 
 
+def retention_job() -> dict[str, int]:
+    """Results past their retention period go; requests past theirs are anonymised."""
+    return retention.purge().counts()
+
+
 #: (function, interval in seconds)
 PERIODIC_JOBS = [
     (expire_unverified_job, 3600),
     (reconcile_job, 60),
+    (retention_job, 24 * 3600),
 ]

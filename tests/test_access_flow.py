@@ -157,12 +157,9 @@ def test_a_person_known_to_none(engine, run_jobs):
     assert {t.outcome for t in tasks.values()} == {"no data"}
 
 
-@pytest.mark.parametrize(
-    ("mode", "seconds", "message"),
-    [("error", 0, "answered HTTP 500"), ("malformed", 0, "malformed answer")],
-)
-def test_a_faulty_answer_is_retried(engine, run_jobs, crm, mode, seconds, message):
-    crm.faults(mode, times=1, seconds=seconds)
+@pytest.mark.parametrize("mode", ["error", "malformed"])
+def test_a_faulty_answer_is_retried(engine, run_jobs, crm, mode):
+    crm.faults(mode, times=1, seconds=0)
     ref = submit_and_confirm(engine, run_jobs, HUGO)
     run_jobs(engine)
     wait_for_status(engine, ref, S.REVIEW)
@@ -170,7 +167,8 @@ def test_a_faulty_answer_is_retried(engine, run_jobs, crm, mode, seconds, messag
     assert (task.status, task.attempts) == (T.SUCCEEDED, 2)
     with engine.app_context():
         failed = [e for e in events(task.request_id) if e["kind"] == "task.attempt_failed"]
-    assert len(failed) == 1 and message in failed[0]["data"]["error"]
+    # the system's error text stays out of the audit chain (it may quote the person)
+    assert [e["data"] for e in failed] == [{"task": task.id, "attempt": 1}]
 
 
 def test_a_system_that_never_answers_fails_after_its_retries(engine, run_jobs, crm):

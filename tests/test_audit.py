@@ -9,7 +9,7 @@ from dsr.extensions import db
 def append(app, count: int) -> None:
     with app.app_context():
         for n in range(count):
-            audit.record("test.event", actor="system", data={"n": n, "note": "é"})
+            audit.record("test.event", actor="system", data={"n": n, "label": "é"})
         db.session.commit()
 
 
@@ -29,6 +29,19 @@ def test_events_link_to_their_predecessor(app):
     assert rows[0].prev_hash == audit.GENESIS
     assert rows[1].prev_hash == rows[0].hash
     assert rows[2].prev_hash == rows[1].hash
+
+
+def test_free_text_from_outside_the_engine_stays_out_of_the_chain(app, runner):
+    """A system's error or outcome, a handler's note may quote the person: never hashed in."""
+    quoted = "no contact camille.durand@example.org"
+    with app.app_context():
+        data = {"task": "t-1", "error": quoted, "last_error": quoted, "outcome": quoted}
+        event = audit.record("task.failed", actor="connector:crm", data={**data, "note": quoted})
+        db.session.commit()
+        assert event.data == {"task": "t-1"}
+        stored = db.session.execute(text("SELECT data FROM audit_events")).scalar_one()
+    assert "camille" not in stored
+    assert runner.invoke(args=["dsr", "audit", "verify"]).exit_code == 0
 
 
 def test_edited_row_is_named(app, runner):

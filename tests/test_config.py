@@ -5,6 +5,8 @@ import pytest
 from dsr import create_app
 from dsr.config import DEV_SECRET_KEY, ConfigError, from_environment
 
+DATA_KEY = "5a" * 32
+
 
 def test_production_refuses_the_development_secret(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
@@ -12,7 +14,7 @@ def test_production_refuses_the_development_secret(tmp_path):
 
 
 def test_production_starts_with_a_real_secret_and_hides_dev_pages(make_app):
-    app = make_app(DSR_ENV="production", SECRET_KEY="x" * 40)
+    app = make_app(DSR_ENV="production", SECRET_KEY="x" * 40, DSR_DATA_KEY=DATA_KEY)
     assert app.test_client().get("/dev/outbox").status_code == 404
 
 
@@ -31,3 +33,33 @@ def test_broken_instance_file_names_the_problem(tmp_path):
     path.write_text("[controller\nname = 1\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         create_app({"DSR_CONFIG": str(path)})
+
+
+def test_production_refuses_to_start_without_a_data_key(make_app):
+    with pytest.raises(ConfigError, match="DSR_DATA_KEY: set the master key"):
+        make_app(DSR_ENV="production", SECRET_KEY="x" * 40)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("short", "must be 32 bytes"), ("Zz" * 32, "must be 32 bytes written as 64 hex digits")],
+)
+def test_a_malformed_data_key_is_refused_in_any_mode(make_app, key, message):
+    with pytest.raises(ConfigError, match=f"DSR_DATA_KEY {message}"):
+        make_app(DSR_DATA_KEY=key)
+
+
+@pytest.mark.parametrize("name", ["RESULTS_RETENTION_DAYS", "REQUESTS_RETENTION_DAYS"])
+@pytest.mark.parametrize("days", [0, -3, True])
+def test_retention_periods_are_whole_days(make_app, name, days):
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number of days"):
+        make_app(**{name: days})
+
+
+def test_data_at_rest_settings_come_from_the_environment():
+    env = {"DSR_DATA_KEY": DATA_KEY, "RESULTS_RETENTION_DAYS": "7", "REQUESTS_RETENTION_DAYS": "90"}
+    assert from_environment(env) == {
+        "DSR_DATA_KEY": DATA_KEY,
+        "RESULTS_RETENTION_DAYS": 7,
+        "REQUESTS_RETENTION_DAYS": 90,
+    }

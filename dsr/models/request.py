@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dsr.extensions import db
@@ -16,6 +16,9 @@ class DataRequest(db.Model):
     The type-specific part lives in `details` (validated by the type's
     definition in `workflows`); `identifiers` holds what connectors match on
     besides the email (phone, customer number).
+
+    Rows are never deleted: the audit chain refers to them by id, and a
+    request past its retention is anonymised in place (`dsr.retention`).
     """
 
     __tablename__ = "requests"
@@ -35,10 +38,17 @@ class DataRequest(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: set when the deadline was extended by up to two months (Art. 12(3))
     extended_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     #: the nonce inside the current verification link; cleared once used,
     #: replaced on resend, so that every link works once
     verify_nonce: Mapped[str | None] = mapped_column(String(32))
+    #: this request's data key, wrapped under the master key (`dsr.keys`); made with
+    #: the request, dropped with its results, so that any copy of them stays unreadable
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: when the retention purge deleted the result files and the data key
+    results_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the retention purge emptied the personal data; the row stays as a tombstone
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ redirect back to the page (a reload never sends it twice).
 """
 
 import logging
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -150,18 +151,25 @@ def task_or_404(task_id: str) -> Task:
     return db.session.get(Task, task_id) or abort(404)
 
 
-def preview_tables(task: Task) -> list[tuple[str, list[str], list[dict]]]:
-    """The first records of each table a task returned, with every column any of them has."""
-    return with_columns(results.preview(task))
+def preview_tables(read) -> tuple[list[tuple[str, list[str], list[dict]]], str | None]:
+    """The first records of each table `read()` gives, with every column any of them has.
 
-
-def with_columns(previews: dict[str, list[dict]]) -> list[tuple[str, list[str], list[dict]]]:
-    """Each table's first records, with every column any of them has."""
+    Results that cannot be read (the key deleted, a file altered) give no
+    table and a message to show in their place, never an error page.
+    """
+    try:
+        previews = read()
+    except results.ResultsUnreadable as exc:
+        logger.warning("results cannot be read: %s", exc)
+        return [], _(
+            "These results cannot be read: their key was deleted, or a file was altered "
+            "or cut short."
+        )
     tables = []
     for table, records in previews.items():
         columns = list(dict.fromkeys(key for record in records for key in record))
         tables.append((table, columns, records))
-    return tables
+    return tables, None
 
 
 @bp.get("/requests/<ref>")
@@ -176,7 +184,11 @@ def case(ref: str):
         req=req,
         days_left=caseload.days_left(req),
         labels=forms.LABELS,
-        previews={task.id: preview_tables(task) for task in req.tasks if task.record_counts},
+        previews={
+            task.id: preview_tables(partial(results.preview, task))
+            for task in req.tasks
+            if task.record_counts and not req.results_deleted_at
+        },
         outcome_forms={
             task.id: OutcomeForm(prefix=task.id)
             for task in req.tasks
@@ -188,7 +200,7 @@ def case(ref: str):
         prove_forms=prove_forms(req) if may_act else {},
         withheld=held,
         held_previews={
-            task_id: with_columns(withheld.preview(answer))
+            task_id: preview_tables(partial(withheld.preview, answer))
             for task_id, answer in held.items()
             if answer.status == HeldStatus.HELD
         },
