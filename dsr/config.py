@@ -55,6 +55,7 @@ def defaults(instance_path: str) -> dict:
         "STAFF_LOCKOUT_ATTEMPTS": 5,
         "STAFF_LOCKOUT_MINUTES": 15,
         "RATELIMIT_LOGIN_IP": "20 per minute",
+        "RATELIMIT_CALLBACK_FAILURES": "30 per minute",
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         # the session cookie carries a staff sign-in: out of scripts' reach, not sent
         # cross-site, and HTTPS only in production (set in `configure`)
@@ -86,6 +87,7 @@ ENVIRONMENT = {
     "RATELIMIT_RESEND_IP": ("RATELIMIT_RESEND_IP", str),
     "RATELIMIT_RESEND_EMAIL": ("RATELIMIT_RESEND_EMAIL", str),
     "RATELIMIT_LOGIN_IP": ("RATELIMIT_LOGIN_IP", str),
+    "RATELIMIT_CALLBACK_FAILURES": ("RATELIMIT_CALLBACK_FAILURES", str),
     "STAFF_LOCKOUT_ATTEMPTS": ("STAFF_LOCKOUT_ATTEMPTS", int),
     "STAFF_LOCKOUT_MINUTES": ("STAFF_LOCKOUT_MINUTES", int),
     "PASSWORD_HASH_PROFILE": ("PASSWORD_HASH_PROFILE", str),

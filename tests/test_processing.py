@@ -335,16 +335,6 @@ def test_a_callback_over_the_size_limit_is_413(waiting):
     assert state(app, request_id)[1]["hook"][0] == T.WAITING_CALLBACK
 
 
-def test_a_manual_task_takes_no_callback(make_app, run_jobs):
-    app = make_app(INSTANCE=instance(archive=MANUAL))
-    new_request(app)
-    run_jobs(app)
-    with app.app_context():
-        task_id = db.session.scalars(select(Task.id)).one()
-    response = post_callback(app.test_client(), task_id, ANSWER)
-    assert response.status_code == 409
-
-
 # --- reconciliation -------------------------------------------------------
 
 
