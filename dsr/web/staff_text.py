@@ -35,6 +35,7 @@ TASK_STATUS_TITLES = {
     T.SUCCEEDED: _l("Done"),
     T.FAILED: _l("Failed"),
     T.SKIPPED: _l("Skipped"),
+    T.CANCELLED: _l("Cancelled (the request was closed)"),
 }
 
 ACTION_TITLES = {
@@ -58,6 +59,7 @@ EVENT_TITLES = {
     "task.failed": _l("Task failed"),
     "task.retried": _l("Task retried"),
     "task.requeued": _l("Task queued again"),
+    "task.cancelled": _l("Task cancelled: the request was closed"),
 }
 
 #: longest text of one value in a timeline summary

@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError
 
 from dsr import audit, notify, operations, processing, signing
 from dsr.extensions import db
-from dsr.models import DataRequest
+from dsr.models import DataRequest, TaskStatus
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
@@ -56,6 +56,7 @@ EVENT_SENTENCES = {
     "request.created": _l("Request received"),
     "mail.sent": _l("Email sent to you"),
     "verification.resent": _l("New confirmation link sent"),
+    "task.cancelled": _l("Work stopped in one of our systems"),
 }
 
 
@@ -139,6 +140,7 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         status=req.status_enum,
         next_step=NEXT_STEPS[req.status_enum],
         timeline=timeline(req),
+        work_stopped=any(task.status == TaskStatus.CANCELLED for task in req.tasks),
         error=error,
     )
     return page, code
