@@ -60,16 +60,18 @@ def subject_of(request: DataRequest) -> Subject:
 def plan(request: DataRequest) -> list[Task]:
     """One task per (connector, action) the request's workflow asks for.
 
-    A system that finds people by nothing the request gives is `skipped` from
-    the start.
+    A task is born `pending`, or `skipped` when the request gives nothing its
+    system finds people by; from there it moves through `dsr.task_status`.
     """
     subject = subject_of(request)
     definition = workflows.get(request.type)
     tasks = []
     for connector, action in definition.plan(systems.all_connectors().values()):
-        task = Task(connector=connector.name, action=action, status=T.PENDING, attempts=0)
-        if not connector.can_match(subject):
-            task.status, task.finished_at = T.SKIPPED, utcnow()
+        if connector.can_match(subject):
+            task = Task(connector=connector.name, action=action, status=T.PENDING, attempts=0)
+        else:  # born finished: no transition
+            task = Task(connector=connector.name, action=action, status=T.SKIPPED, attempts=0)
+            task.finished_at = utcnow()
             task.outcome = (
                 f"the request gives no {' or '.join(connector.match_on)}, "
                 "which is what this system finds people by"

@@ -65,12 +65,12 @@ def run_task_job(task_id: str) -> str:
         logger.info("task %s is not waiting to run; nothing to do", task_id)
         return "not waiting"
     task, order = claimed
+    began = time.perf_counter()
     connector = systems.get(task.connector)
     if connector is None:
-        lock(task)
-        fail(task, f"the connector {task.connector!r} is no longer configured", actor="system")
+        if still_running(task, began):
+            fail(task, f"the connector {task.connector!r} is no longer configured", actor="system")
         return task.status
-    began = time.perf_counter()
     with results.writer(task) as sink:
         try:
             outcome = connector.run(order, sink)
@@ -81,7 +81,7 @@ def run_task_job(task_id: str) -> str:
             error = f"unexpected error: {type(exc).__name__}: {exc}"
             return attempt_failed(task, connector, error, began)
         if not still_running(task, began):
-            return task.status  # cancelled during the call: the sink's files are discarded
+            return task.status  # cancelled (or answered by a callback): the files go
         if outcome is PENDING:
             await_callback(task)
         else:
