@@ -75,7 +75,7 @@ def test_a_signature_accepted_for_one_task_is_refused_on_another(two_waiting):
     replayed = post_callback(client, task_of(app, second), raw, header=header)
     assert replayed.status_code == 401
     assert replayed.get_json()["error"]["code"] == "invalid_signature"
-    assert "another task" in replayed.get_json()["error"]["message"]
+    assert "autre tâche" in replayed.get_json()["error"]["message"]  # French by default
     assert state(app, second) == (S.PROCESSING, {"hook": (T.WAITING_CALLBACK, 1, None)})
     assert files_of(app, second) == [] and events(app, second) == before
 

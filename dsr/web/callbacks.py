@@ -90,7 +90,7 @@ def receive(task_id: str):
         return json_error(404, "unknown_task", _("There is no task with this id."))
     connector = systems.get(task.connector)
     if connector is None or not connector.secret:
-        return refused(task_id, SignatureError("no signature is valid for this task's system"))
+        return refused(task_id, SignatureError(_("No signature is valid for this task's system.")))
     # An open transaction holds SQLite's write lock: load what the answer needs (the
     # request, for the results folder), then end it before the body arrives.
     task.request  # noqa: B018 - loads the relationship
@@ -114,7 +114,9 @@ def take_answer(task: Task, digest: str, body):
     """A verified answer: once per signature, for one task only (`dsr.used_signatures`)."""
     use = used_signatures.claim(digest, task.id)
     if use is Use.OTHER_TASK:
-        return refused(task.id, SignatureError("this signature was already used for another task"))
+        return refused(
+            task.id, SignatureError(_("This signature was already used for another task."))
+        )
     try:
         status = repeated(task) if use is Use.SAME_TASK else processing.receive_answer(task, body)
     except MalformedAnswer as exc:
