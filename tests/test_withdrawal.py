@@ -15,6 +15,7 @@ from conftest import csrf_token
 from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 from test_processing import (
     ANSWER,
@@ -169,3 +170,20 @@ def test_the_pages_say_the_work_was_stopped(app, handler_client):
     assert "We stopped the work that was still under way in our systems" in page
     french = app.test_client().get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "Nous avons arrêté" in french
+
+
+def test_a_retry_waiting_for_its_backoff_is_taken_off_the_schedule(make_app, run_jobs):
+    app = make_app(INSTANCE=instance(hook=hook(retries=2, backoff=60)))  # a closed port
+    request_id = new_request(app)
+    run_jobs(app)  # the first attempt fails; RQ schedules the retry a minute later
+    task = task_of(app, request_id)
+    assert (task.status, task.attempts) == (T.QUEUED, 1)
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    registry = ScheduledJobRegistry(processing.QUEUE, connection=redis)
+    assert registry.get_job_ids() == [task.id]
+
+    withdraw_on_the_status_page(app, request_id)
+    assert task_of(app, request_id).status == T.CANCELLED
+    assert registry.get_job_ids() == []
+    with pytest.raises(NoSuchJobError):
+        Job.fetch(task.id, connection=redis)
