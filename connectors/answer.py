@@ -1,14 +1,17 @@
 """The answer body a system sends: a callback, or the reply of the http kind.
 
     {"status": "succeeded" | "failed", "records": {TABLE: [{...}, ...]},
-     "error": "...", "outcome": "..."}
+     "error": "...", "outcome": "...", "task_id": "..."}
 
-`records`, `error` and `outcome` are optional (null counts as absent); other
-top-level keys are ignored. `read_answer` parses the body as it arrives
-(ijson), handing each record to the sink as soon as it is complete, so memory
-stays flat however many records a system sends. The price of streaming: when
-the body turns out malformed half-way, the sink already holds the records
-before the fault; the caller discards them along with the failed attempt.
+`records`, `error`, `outcome` and `task_id` are optional (null counts as
+absent); other top-level keys are ignored. A `task_id` must be the task the
+answer is read for: a signed answer cannot then be replayed on another task.
+
+`read_answer` parses the body as it arrives (ijson), handing each record to
+the sink as soon as it is complete, so memory stays flat however many records
+a system sends. The price of streaming: when the body turns out malformed
+half-way (or names another task at its end), the sink already holds the
+records before the fault; the caller discards them along with the attempt.
 """
 
 from collections.abc import Iterator
@@ -29,6 +32,10 @@ class MalformedAnswer(ConnectorError):
     """The answer body is not what the protocol says; the message says how."""
 
 
+class TaskMismatch(MalformedAnswer):
+    """The answer names another task than the one it was sent for."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """What an answer says besides its records."""
@@ -36,16 +43,23 @@ class Answer:
     status: str
     error: str = ""
     outcome: str = ""
+    task_id: str = ""
 
 
-def read_answer(stream: BinaryIO, sink: RecordSink) -> Answer:
-    """Parse an answer from a binary file-like `stream`, writing its records to `sink`."""
+def read_answer(stream: BinaryIO, sink: RecordSink, task_id: str | None = None) -> Answer:
+    """Parse an answer from a binary file-like `stream`, writing its records to `sink`.
+
+    With `task_id`, an answer that names another task raises TaskMismatch.
+    """
     events = ijson.basic_parse(stream, use_float=True)
     try:
-        return _read(events, sink)
+        answer = _read(events, sink)
     except ijson.JSONError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "incomplete"
         raise MalformedAnswer(f"the answer is not valid JSON ({reason})") from None
+    if task_id is not None and answer.task_id and answer.task_id != task_id:
+        raise TaskMismatch(f'"task_id" names task {answer.task_id!r}, not this one ({task_id!r})')
+    return answer
 
 
 def _read(events: Iterator[tuple[str, Any]], sink: RecordSink) -> Answer:
@@ -57,7 +71,7 @@ def _read(events: Iterator[tuple[str, Any]], sink: RecordSink) -> Answer:
             break
         if key == "records":
             _read_records(events, sink)
-        elif key in ("status", "error", "outcome"):
+        elif key in ("status", "error", "outcome", "task_id"):
             fields[key] = _read_text(events, key)
         else:
             _skip(events)
@@ -69,7 +83,10 @@ def _read(events: Iterator[tuple[str, Any]], sink: RecordSink) -> Answer:
         raise MalformedAnswer(f'"status" must be "succeeded" or "failed", not {found}')
     # a system's own words are shown to every viewer: no credentials in them either
     return Answer(
-        status, redact_text(fields.get("error", "")), redact_text(fields.get("outcome", ""))
+        status,
+        redact_text(fields.get("error", "")),
+        redact_text(fields.get("outcome", "")),
+        fields.get("task_id", ""),
     )
 
 

@@ -33,7 +33,7 @@ class HttpConnector(Connector):
         tally = Tally(sink)
         with post_json(self.name, self.url, notice, self.secret, self.timeout) as response:
             try:
-                answer = read_answer(response, tally)
+                answer = read_answer(response, tally, task_id=order.task_id)
             except MalformedAnswer as exc:
                 raise ConnectorError(f"{self.name} sent a malformed answer: {exc}") from None
         if answer.status == "failed":

@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from connectors.matching import normalise_email
-from dsr import audit, queue, retention, staff
+from dsr import audit, periodic, queue, retention, staff
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
 from dsr.models.types import utcnow
@@ -26,7 +26,7 @@ def worker_command(burst: bool, fork: bool) -> None:
 @dsr_cli.command("cron")
 def cron_command() -> None:
     """Enqueue the periodic jobs on their schedule until stopped."""
-    queue.run_cron()
+    queue.run_cron(periodic.PERIODIC_JOBS)
 
 
 audit_cli = AppGroup("audit", help="The audit chain.")

@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from dsr import audit, deadlines, keys
+from dsr import audit, deadlines, keys, task_status
 from dsr.extensions import db
 from dsr.models import ClockPause, DataRequest
 from dsr.models.types import utcnow
@@ -82,7 +82,12 @@ def create_request(data: dict, *, actor: str = "subject", channel: str = "web") 
 def transition_to(
     request: DataRequest, target: RequestStatus, *, actor: str, reason: str | None = None
 ) -> None:
-    """Move a request to `target` if the table allows it; pauses and resumes the clock."""
+    """Move a request to `target` if the table allows it; pauses and resumes the clock.
+
+    Entering `withdrawn`, `rejected` or `expired` cancels the request's
+    unfinished tasks in the same transaction; their jobs leave the queues
+    once it commits.
+    """
     current = request.status_enum
     if not can_transition(current, target):
         raise InvalidTransition(f"{request.ref}: {current} -> {target} is not allowed")
@@ -101,6 +106,8 @@ def transition_to(
     if reason:
         data["reason"] = reason
     audit.record("status.changed", actor=actor, request_id=request.id, data=data)
+    if target.cancels_tasks:
+        task_status.cancel_unfinished(request, actor=actor, reason=f"the request is {target}")
 
 
 def verify(request: DataRequest, nonce: str | None) -> None:

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue, Retry, SimpleWorker, Worker
 from rq.cron import CronScheduler
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,28 @@ def enqueue_many(specs: list[dict]) -> list[Job]:
     return jobs
 
 
+#: job statuses in which a job has not started yet: cancelling it means taking it away
+NOT_STARTED = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def cancel_jobs(job_ids: list[str]) -> int:
+    """Delete the jobs that have not started yet; returns how many.
+
+    A job that a worker is running is left to finish: RQ cannot stop a job
+    inside a worker that runs it in process, and the job's own code checks
+    that its work is still wanted.
+    """
+    connection = redis_connection()
+    waiting = [
+        job
+        for job in Job.fetch_many(job_ids, connection=connection)
+        if job is not None and job.get_status(refresh=False) in NOT_STARTED
+    ]
+    for job in waiting:
+        job.delete()
+    return len(waiting)
+
+
 def run_worker(app: Flask, burst: bool = False, fork: bool = False) -> bool:
     """Work every queue; the built-in scheduler runs jobs enqueued for later.
 
@@ -104,11 +126,13 @@ def run_worker(app: Flask, burst: bool = False, fork: bool = False) -> bool:
     )
 
 
-def run_cron() -> None:
-    """Enqueue the periodic jobs (declared in `dsr.periodic`) until stopped."""
-    from dsr.periodic import PERIODIC_JOBS
+def run_cron(jobs: list[tuple[Callable, int]]) -> None:
+    """Enqueue the periodic jobs, (function, interval in seconds), until stopped.
 
+    `flask dsr cron` passes `dsr.periodic.PERIODIC_JOBS`; this module imports
+    nothing that runs a job, so that the jobs' modules may import it.
+    """
     scheduler = CronScheduler(connection=redis_connection())
-    for func, seconds in PERIODIC_JOBS:
+    for func, seconds in jobs:
         scheduler.register(func, queue_name="default", interval=seconds)
     scheduler.start()

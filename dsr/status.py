@@ -27,12 +27,20 @@ class RequestStatus(StrEnum):
         return not TRANSITIONS[self]
 
     @property
+    def cancels_tasks(self) -> bool:
+        """Entering it stops the work: the request's unfinished tasks are cancelled."""
+        return self in CANCELS_TASKS
+
+    @property
     def pauses_clock(self) -> bool:
         """Art. 12(6): while the subject owes us proof or information, the clock stops."""
         return self is RequestStatus.AWAITING_SUBJECT
 
 
 S = RequestStatus
+
+#: the statuses that end a request before its answer: no system is asked anything more
+CANCELS_TASKS = frozenset({S.REJECTED, S.WITHDRAWN, S.EXPIRED})
 
 #: what the subject reads on the status page, in plain words
 TITLES = {

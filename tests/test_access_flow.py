@@ -24,7 +24,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from connectors.demo.people import NOBODY, SHOWCASE
-from dsr import processing, results
+from dsr import operations, processing, results
 from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
 from dsr.identity import claims
@@ -104,6 +104,10 @@ def wait_for_status(app, ref: str, status: str, seconds: float = 15) -> DataRequ
                 assert request.status == status, [(t.connector, t.status) for t in request.tasks]
                 return request
         time.sleep(0.1)
+
+
+def select_ref(ref: str):
+    return select(DataRequest).where(DataRequest.ref == ref)
 
 
 def tasks_of(app, ref: str) -> dict[str, Task]:
@@ -227,6 +231,50 @@ def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path)
     wait_for_status(engine, ref, S.REVIEW)
     task = tasks_of(engine, ref)["crm"]
     assert (task.status, task.attempts) == (T.SUCCEEDED, 2)
+
+
+def test_a_withdrawal_during_a_systems_call_keeps_nothing_it_returned(engine, crm, tmp_path):
+    """`flask dsr worker` is inside the CRM's (slow) call when the subject withdraws."""
+    crm.faults("slow", times=1, seconds=2)
+    with engine.app_context():
+        request = create_request(
+            {
+                "type": "access",
+                "email": HUGO.email,
+                "name": "Hugo Lefèvre",
+                "identifiers": {},
+                "details": {},
+                "language": "fr",
+            }
+        )
+        verify(request, request.verify_nonce)
+        db.session.commit()
+        processing.start(request, actor="system")
+        ref = request.ref
+    worker = start_worker(engine, tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while tasks_of(engine, ref)["crm"].status != T.RUNNING:
+            assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
+            time.sleep(0.05)
+        with engine.app_context():
+            operations.withdraw(db.session.scalars(select_ref(ref)).one())
+            db.session.commit()
+        while tasks_of(engine, ref)["crm"].connector_ms is None:  # the call came back
+            assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
+            time.sleep(0.05)
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    tasks = tasks_of(engine, ref)
+    assert {name: t.status for name, t in tasks.items()} == {
+        "crm": T.CANCELLED,
+        "billing": T.CANCELLED,
+        "sms": T.SKIPPED,
+    }
+    assert (tasks["crm"].record_counts, tasks["crm"].outcome) == ({}, None)
+    with engine.app_context():
+        assert not results.task_folder(db.session.get(Task, tasks["crm"].id)).exists()
 
 
 def test_a_redis_flush_loses_nothing(engine, run_jobs):

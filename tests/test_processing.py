@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 from conftest import free_port
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from connectors.signature import sign
 from dsr import processing, results
@@ -346,16 +347,6 @@ def test_a_callback_over_the_size_limit_is_413(waiting):
     assert state(app, request_id)[1]["hook"][0] == T.WAITING_CALLBACK
 
 
-def test_a_manual_task_takes_no_callback(make_app, run_jobs):
-    app = make_app(INSTANCE=instance(archive=MANUAL))
-    new_request(app)
-    run_jobs(app)
-    with app.app_context():
-        task_id = db.session.scalars(select(Task.id)).one()
-    response = post_callback(app.test_client(), task_id, ANSWER)
-    assert response.status_code == 409
-
-
 # --- reconciliation -------------------------------------------------------
 
 
@@ -385,6 +376,31 @@ def test_a_task_left_pending_by_a_failed_enqueue_is_picked_up(make_app, run_jobs
         assert processing.reconcile(now=later)["requeued"] == 1
     run_jobs(app)
     assert state(app, request_id)[1]["archive"][0] == T.WAITING_CALLBACK
+
+
+def test_a_task_that_finishes_while_the_reconciliation_looks_is_left_alone(make_app):
+    """Found without a job, finished by another process before it is requeued: not dispatched."""
+    app = make_app(INSTANCE=instance(archive=MANUAL))
+    request_id = new_request(app)
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    redis.flushdb()  # its job is lost
+
+    def finished_meanwhile(_session):  # right after the reconciliation read its candidates
+        with db.engine.begin() as other:
+            other.execute(update(Task).values(status=T.SUCCEEDED, finished_at=utcnow()))
+
+    with app.app_context():
+        task_id = db.session.scalars(select(Task.id)).one()
+        event.listen(Session, "after_commit", finished_meanwhile, once=True)
+        try:
+            done = processing.reconcile()
+        finally:
+            if event.contains(Session, "after_commit", finished_meanwhile):
+                event.remove(Session, "after_commit", finished_meanwhile)
+    assert done["requeued"] == 0
+    assert not redis.exists(f"rq:job:{task_id}")  # no job enqueued for it
+    assert state(app, request_id)[1]["archive"][0] == T.SUCCEEDED
+    assert "task.requeued" not in events(app, request_id)
 
 
 def test_a_callback_that_never_comes_fails_its_task(waiting):

@@ -314,6 +314,6 @@ def test_openapi_describes_the_staff_api_and_callbacks(app):
         assert {"401", "403"} <= set(operation["responses"])
     callback = paths["/callbacks/{task_id}"]["post"]
     assert "X-DSR-Signature" in [p["name"] for p in callback["parameters"]]
-    assert set(callback["responses"]) == {"200", "401", "404", "409", "413", "422"}
+    assert set(callback["responses"]) == {"200", "401", "404", "409", "413", "422", "429"}
     answer = doc["components"]["schemas"]["Answer"]["properties"]
-    assert set(answer) == {"status", "records", "error", "outcome"}
+    assert set(answer) == {"status", "records", "error", "outcome", "task_id"}

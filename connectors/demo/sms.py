@@ -6,7 +6,8 @@
 - `POST /dsr`: a task notice signed with the shared secret (`X-DSR-Signature`,
   401 if it does not verify). The platform answers 202 `{"accepted": true}` at
   once; `--delay` seconds later it does the task and POSTs the answer body
-  (`{"status", "records", "outcome"}` or `{"status": "failed", "error"}`) to
+  (`{"task_id", "status", "records", "outcome"}` or `{"task_id", "status":
+  "failed", "error"}`, naming the task so the answer fits no other one) to
   the notice's `callback_url`, signed with the same secret, retrying with
   backoff while the engine cannot be reached or answers 5xx.
   It finds people by phone only (`subject.identifiers.phone`) and does `access`,
@@ -126,7 +127,8 @@ class SmsHandler(JsonHandler):
     def later(self, notice: dict) -> None:
         """After the delay: do the task, then call the engine back."""
         time.sleep(self.server.delay)
-        body = json.dumps(answer(self.server.store, notice), ensure_ascii=False).encode()
+        reply = {"task_id": notice["task_id"], **answer(self.server.store, notice)}
+        body = json.dumps(reply, ensure_ascii=False).encode()
         fault = self.server.faults and self.server.faults.take()
         secret = self.server.secret + "-wrong" if fault else self.server.secret
         deliver(notice["callback_url"], body, secret)

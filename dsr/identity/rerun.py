@@ -15,6 +15,7 @@ from dsr.identity import claims
 from dsr.models import DataRequest, Task, TaskStatus
 from dsr.operations import transition_to
 from dsr.status import RequestStatus
+from dsr.task_status import move
 
 T = TaskStatus
 
@@ -50,8 +51,8 @@ def rerun(request: DataRequest, *, actor: str) -> list[Task]:
         request, RequestStatus.PROCESSING, actor=actor, reason="run again with proven identifiers"
     )
     for task in tasks:
-        task.status, task.attempts, task.finished_at = T.PENDING, 0, None
-        task.outcome, task.last_error = None, None
+        move(task, T.PENDING, actor=actor, reason="identifiers proven since it ran")
+        task.attempts, task.outcome, task.last_error = 0, None, None
     audit.record(
         "identity.tasks_rerun",
         actor=actor,

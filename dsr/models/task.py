@@ -3,7 +3,7 @@
 The row is the source of truth; the RQ job (whose id is the task id) is how
 the work gets done. If the job vanishes (Redis restarted, a worker killed),
 the reconciliation finds the task still `queued` or `running` and enqueues it
-again.
+again. Which status may follow which is `dsr.task_status`'s table.
 """
 
 import uuid
@@ -27,13 +27,17 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: its request was withdrawn, rejected or expired before the task finished
+    CANCELLED = "cancelled"
 
     @property
     def is_finished(self) -> bool:
         return self in FINISHED
 
 
-FINISHED = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.SKIPPED})
+FINISHED = frozenset(
+    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.SKIPPED, TaskStatus.CANCELLED}
+)
 
 
 def new_task_id() -> str:

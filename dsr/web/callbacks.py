@@ -2,9 +2,21 @@
 
 The contract (DESIGN.md): `X-DSR-Signature: t=<unix seconds>,v1=<hex
 HMAC-SHA256(secret, "<t>.<raw body>")>` with the connector's secret, at most
-five minutes old. The body may be large: it is read in chunks into a spooled
-temporary file while the signature is computed, and parsed streaming only once
-the signature holds, so an unsigned body is never parsed and memory stays flat.
+five minutes old. In this order, so that a stranger learns nothing and costs
+little:
+
+1. the header must be there, well formed and fresh (401), before the task is
+   looked up or a byte of the body read; refused signatures count against the
+   client's address (`RATELIMIT_CALLBACK_FAILURES`, then 429);
+2. the task must exist (404); its system must have a secret (else 401);
+3. the body is read in chunks into a spooled temporary file while the
+   signature is computed (401 if it does not match, 413 beyond
+   `CALLBACK_MAX_BYTES`); a system that does not call back gets 409;
+4. a signature is good for one task: the same one again on its task is
+   acknowledged (`already_finished`), on another task refused (401);
+5. the body is parsed streaming (422 if malformed, or if its `task_id`
+   names another task); a task not waiting, or cancelled, gets 409.
+
 A refused callback changes nothing.
 """
 
@@ -14,12 +26,14 @@ import tempfile
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from connectors.answer import MalformedAnswer
-from connectors.signature import HEADER, SignatureError, Verifier
-from dsr import processing, systems
-from dsr.extensions import csrf, db, limiter
+from connectors.answer import MalformedAnswer, TaskMismatch
+from connectors.signature import HEADER, SignatureError, Signed, Verifier
+from dsr import processing, systems, used_signatures
+from dsr.extensions import csrf, db
 from dsr.models import Task
+from dsr.used_signatures import Use
 from dsr.web.errors import json_error
+from dsr.web.limits import limit_callback_failures
 
 logger = logging.getLogger(__name__)
 
@@ -50,46 +64,80 @@ def spool_body(verifier: Verifier, limit: int):
     return spool
 
 
+def refused(task_id: str, exc: SignatureError):
+    logger.warning("callback for task %s refused: %s", task_id, exc)
+    return json_error(401, "invalid_signature", str(exc))
+
+
+def too_large(limit: int):
+    return json_error(413, "payload_too_large", _("The body is larger than %(n)s bytes.", n=limit))
+
+
 @bp.post("/callbacks/<task_id>")
-@limiter.exempt
+@limit_callback_failures
 def receive(task_id: str):
     """Take a signed answer for a task; see the module docstring."""
+    try:
+        signed = Signed.from_header(request.headers.get(HEADER))
+    except SignatureError as exc:
+        return refused(task_id, exc)
     limit = current_app.config["CALLBACK_MAX_BYTES"]
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
-        return json_error(
-            413, "payload_too_large", _("The body is larger than %(n)s bytes.", n=limit)
-        )
+        return too_large(limit)
     task = db.session.get(Task, task_id)
-    connector = systems.get(task.connector) if task else None
     if task is None:
         return json_error(404, "unknown_task", _("There is no task with this id."))
-    if connector is None or not connector.calls_back or not connector.secret:
-        return json_error(
-            409, "no_callbacks", _("This task's system does not answer through callbacks.")
-        )
+    connector = systems.get(task.connector)
+    if connector is None or not connector.secret:
+        return refused(task_id, SignatureError(_("No signature is valid for this task's system.")))
     # An open transaction holds SQLite's write lock: load what the answer needs (the
     # request, for the results folder), then end it before the body arrives.
     task.request  # noqa: B018 - loads the relationship
     db.session.commit()
     try:
-        verifier = Verifier(connector.secret, request.headers.get(HEADER))
+        verifier = Verifier(connector.secret, signed)
         with spool_body(verifier, limit) as body:
-            verifier.verify()
-            status = processing.receive_answer(task, body)
+            digest = verifier.verify()
+            if not connector.calls_back:
+                return json_error(
+                    409, "no_callbacks", _("This task's system does not answer through callbacks.")
+                )
+            return take_answer(task, digest, body)
     except SignatureError as exc:
-        logger.warning("callback for task %s refused: %s", task_id, exc)
-        return json_error(401, "invalid_signature", str(exc))
+        return refused(task_id, exc)
     except BodyTooLarge:
-        return json_error(
-            413, "payload_too_large", _("The body is larger than %(n)s bytes.", n=limit)
+        return too_large(limit)
+
+
+def take_answer(task: Task, digest: str, body):
+    """A verified answer: once per signature, for one task only (`dsr.used_signatures`)."""
+    use = used_signatures.claim(digest, task.id)
+    if use is Use.OTHER_TASK:
+        return refused(
+            task.id, SignatureError(_("This signature was already used for another task."))
         )
+    try:
+        status = repeated(task) if use is Use.SAME_TASK else processing.receive_answer(task, body)
     except MalformedAnswer as exc:
         db.session.rollback()
-        return json_error(422, "malformed_answer", str(exc))
+        used_signatures.release(digest, task.id)  # nothing was kept: a corrected retry may come
+        code = "task_mismatch" if isinstance(exc, TaskMismatch) else "malformed_answer"
+        return json_error(422, code, str(exc))
     except processing.NotAllowed as exc:
+        db.session.rollback()
         return json_error(409, "task_not_waiting", str(exc))
+    except BaseException:
+        db.session.rollback()
+        used_signatures.release(digest, task.id)  # our failure: the system's retry must work
+        raise
     if status == "already_finished":
-        return jsonify({"status": "already_finished", "task": task_id})
-    logger.info("callback for task %s: %s", task_id, status)
-    return jsonify({"status": "accepted", "task": task_id, "task_status": status})
+        return jsonify({"status": "already_finished", "task": task.id})
+    logger.info("callback for task %s: %s", task.id, status)
+    return jsonify({"status": "accepted", "task": task.id, "task_status": status})
+
+
+def repeated(task: Task) -> str:
+    """The same signed answer again on its task: a system retrying; nothing is read."""
+    db.session.refresh(task)
+    return processing.check_waiting(task) or "already_finished"

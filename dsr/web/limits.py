@@ -1,7 +1,9 @@
-"""Rate limits on what a stranger can make us do: submit requests, resend links.
+"""Rate limits on what a stranger can make us do: submit requests, resend links, guess signatures.
 
-Two limits guard each: one per client IP, one per email address named in the
-body (so one address cannot be flooded from many IPs). Counters live in Redis.
+Two limits guard submissions and resends: one per client IP, one per email
+address named in the body (so one address cannot be flooded from many IPs).
+On the callback endpoint only refused signatures (401) count, per client IP.
+Counters live in Redis.
 
 A refusal is a 429 with `Retry-After`. The `X-RateLimit-*` headers on every
 answer are off by default (`RATELIMIT_HEADERS_ENABLED`): Flask-Limiter reads
@@ -82,5 +84,14 @@ limit_codes = limiter.limit(
     key_func=status_link_key,
     methods=["POST"],
     scope="sms-code",
+)
+
+
+#: on the callback endpoint: refused signatures, per client IP (a system's good answers never count)
+limit_callback_failures = limiter.limit(
+    lambda: current_app.config["RATELIMIT_CALLBACK_FAILURES"],
+    methods=["POST"],
+    scope="callback-failures",
+    deduct_when=lambda response: response.status_code == 401,
     on_breach=add_retry_after,
 )

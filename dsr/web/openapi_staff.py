@@ -151,6 +151,11 @@ ANSWER = {
         },
         "error": {"type": "string", "description": "Why it failed."},
         "outcome": {"type": "string", "description": "What was done, in a few words."},
+        "task_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The task answered; when given, it must be the one in the URL.",
+        },
     },
 }
 
@@ -161,7 +166,8 @@ CALLBACK_ACK = {
         "status": {
             "type": "string",
             "enum": ["accepted", "already_finished"],
-            "description": "`already_finished`: a repeated callback; nothing changed.",
+            "description": "`already_finished`: a repeated callback (the same signature "
+            "again on its task, or a task finished already); nothing changed.",
         },
         "task": {"type": "string", "format": "uuid"},
         "task_status": {"type": "string", "enum": [str(s) for s in TaskStatus]},
@@ -316,8 +322,11 @@ def callback_operation() -> dict:
         "operationId": "receiveCallback",
         "summary": "A connected system's answer to a task (signed)",
         "description": "Sent by a system of kind `webhook` to the notice's `callback_url`, "
-        "signed with the connector's secret. A signature older than five minutes is refused; "
-        "a repeated callback for a finished task is acknowledged without effect.",
+        "signed with the connector's secret. A signature older than five minutes is refused "
+        "before the task is looked up or the body read; a signature is good for one task "
+        "(the same one again on its task is acknowledged, on another refused); refused "
+        "signatures are rate-limited per client address. A repeated callback for a finished "
+        "task is acknowledged without effect.",
         "tags": ["connectors"],
         "parameters": [
             path_parameter("task_id", "The task's id, from the notice.", format="uuid"),
@@ -335,11 +344,20 @@ def callback_operation() -> dict:
                 "description": "Taken, or taken already.",
                 "content": json_content("CallbackAck"),
             },
-            "401": error_response("The signature is missing, wrong or too old."),
+            "401": error_response(
+                "The signature is missing, wrong, too old, or already used for another task."
+            ),
             "404": error_response("No task with this id (`unknown_task`)."),
-            "409": error_response("The task is not waiting for an answer."),
+            "409": error_response(
+                "The task is not waiting for an answer, was cancelled with its request, "
+                "or its system does not call back."
+            ),
             "413": error_response("The body is larger than the server accepts."),
-            "422": error_response("The body is not a valid answer (`malformed_answer`)."),
+            "422": error_response(
+                "The body is not a valid answer (`malformed_answer`), or its `task_id` names "
+                "another task (`task_mismatch`)."
+            ),
+            "429": error_response("Too many refused signatures from this address."),
         },
     }
 

@@ -35,6 +35,7 @@ TASK_STATUS_TITLES = {
     T.SUCCEEDED: _l("Done"),
     T.FAILED: _l("Failed"),
     T.SKIPPED: _l("Skipped"),
+    T.CANCELLED: _l("Cancelled (the request was closed)"),
 }
 
 ACTION_TITLES = {
@@ -57,6 +58,7 @@ EVENT_TITLES = {
     "task.succeeded": _l("Task done"),
     "task.failed": _l("Task failed"),
     "task.retried": _l("Task retried"),
+    "task.rerun": _l("Task run again with the proven identifiers"),
     "task.requeued": _l("Task queued again"),
     "sms.sent": _l("Text message sent"),
     "identity.code_sent": _l("Code sent to prove a phone number"),
@@ -66,6 +68,7 @@ EVENT_TITLES = {
     "identity.answer_withheld": _l("Answer withheld: records carry another email address"),
     "identity.answer_released": _l("Withheld records released"),
     "identity.answer_discarded": _l("Withheld records discarded"),
+    "task.cancelled": _l("Task cancelled: the request was closed"),
 }
 
 #: longest text of one value in a timeline summary

@@ -18,7 +18,7 @@ from dsr import audit, notify, operations, processing, signing, sms
 from dsr.extensions import db
 from dsr.identity import claims, codes
 from dsr.identity.masking import mask
-from dsr.models import DataRequest
+from dsr.models import DataRequest, TaskStatus
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
@@ -62,6 +62,7 @@ EVENT_SENTENCES = {
     "identity.code_sent": _l("Code requested to prove a phone number"),
     "identity.code_failed": _l("Too many wrong codes: the code no longer works"),
     "identity.proven": _l("An identifier you gave is proven"),
+    "task.cancelled": _l("Work stopped in one of our systems"),
 }
 
 
@@ -148,6 +149,7 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         identifiers=claims.identifiers(req),
         may_prove=may_prove(req),
         code_minutes=codes.CODE_MINUTES,
+        work_stopped=any(task.status == TaskStatus.CANCELLED for task in req.tasks),
         error=error,
     )
     return page, code
