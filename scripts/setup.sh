@@ -3,7 +3,7 @@
 # redis-server, instance/. Idempotent and quick when nothing changed. When
 # requirements-dev.lock changed since the last install, the virtualenv is built afresh, so
 # that it holds exactly what the lock says (nothing left over from an older lock); when
-# pyproject.toml changed, the project is installed again.
+# pyproject.toml or setup.py changed, the project is installed again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -45,7 +45,7 @@ ensure_packages() {
         "$VENV/bin/pip" install -q --require-hashes -r "$LOCK"
         echo "$lock_hash" >"$LOCK_STAMP"
     fi
-    project_hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    project_hash=$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$PROJECT_STAMP" 2>/dev/null)" != "$project_hash" ]; then
         say "installing dsr into $VENV (editable)"
         # Built with the locked setuptools; the dependencies are the lock's, nothing downloaded.
