@@ -8,7 +8,7 @@ demo CRM and SMS platform (calling back after `--sms-delay` seconds; both
 niced, as they stand for systems on other machines), the
 engine under gunicorn (2 sync workers, `DSR_ENV=production`, a database made
 by the real migrations) which takes the SMS callbacks, and the demo instance
-TOML with the two systems' ports replaced. The workers are two
+TOML, which sends tasks where DSR_CRM_URL and DSR_SMS_URL say. The workers are two
 `flask --app wsgi dsr worker` processes, as `scripts/run.sh` starts them
 (forking RQ workers with their scheduler); no `dsr cron` runs.
 
@@ -78,9 +78,6 @@ from dsr.queue import enqueue_many
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = Path(__file__).resolve().parent
-DEMO_TOML = ROOT / "dsr" / "demo" / "instance.toml"
-#: where the demo instance TOML expects the CRM and the SMS platform
-DEMO_CRM, DEMO_SMS = "127.0.0.1:8701", "127.0.0.1:8702"
 WORKERS = 2
 #: how much lower the demo systems' scheduling priority is than the engine's
 DEMO_NICENESS = 10
@@ -97,24 +94,14 @@ TROUBLE = re.compile(r"Traceback|Error|error|locked|failed|abandoned")
 # -- the systems -------------------------------------------------------------------------------
 
 
-def instance_toml(tmp: Path, crm_port: int, sms_port: int) -> Path:
-    """The demo instance TOML, its CRM and SMS platform on the given ports."""
-    text = DEMO_TOML.read_text(encoding="utf-8")
-    for old, port in ((DEMO_CRM, crm_port), (DEMO_SMS, sms_port)):
-        if text.count(old) != 1:
-            raise RuntimeError(f"{DEMO_TOML} should name {old} once; it names it {text.count(old)}")
-        text = text.replace(old, f"127.0.0.1:{port}")
-    path = tmp / "instance.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def environment(tmp: Path, redis_url: str, crm_port: int, sms_port: int, web_port: int) -> dict:
     """What every process of the run gets: production settings, everything under `tmp`."""
     pythonpath = [str(BENCHMARKS), *filter(None, [os.environ.get("PYTHONPATH")])]
     return dict(
         os.environ,
-        DSR_CONFIG=str(instance_toml(tmp, crm_port, sms_port)),
+        # the demo instance TOML sends its tasks where these say (url_env)
+        DSR_CRM_URL=f"http://127.0.0.1:{crm_port}/dsr",
+        DSR_SMS_URL=f"http://127.0.0.1:{sms_port}/dsr",
         DSR_CRM_SECRET=secrets.token_hex(32),
         DSR_SMS_SECRET=secrets.token_hex(32),
         DSR_BILLING_URL=f"sqlite:///{tmp / 'billing.sqlite3'}",

@@ -59,6 +59,8 @@ def serve_engine(stack, tmp: Path, redis_url: str) -> Server:
         DSR_CRM_SECRET=secrets.token_hex(16),
         DSR_SMS_SECRET=secrets.token_hex(16),
         DSR_BILLING_URL=f"sqlite:///{tmp / 'billing.sqlite3'}",
+        DSR_CRM_URL="http://127.0.0.1:8701/dsr",
+        DSR_SMS_URL="http://127.0.0.1:8702/dsr",
     )
     upgrade = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
     run(upgrade, dict(env, FLASK_APP="wsgi"), ROOT, "flask db upgrade")

@@ -8,16 +8,19 @@ from dsr import cli, config, i18n, queue, systems, templating
 from dsr import db as database
 from dsr.extensions import csrf, db, limiter, migrate
 
-MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+HERE = os.path.dirname(__file__)
+MIGRATIONS = os.path.join(HERE, "migrations")
+
+
+def templates_folder() -> str:
+    """The pages: dsr/templates in an installed wheel, else templates/ beside dsr/ in a checkout."""
+    installed = os.path.join(HERE, "templates")
+    return installed if os.path.isdir(installed) else os.path.join(HERE, os.pardir, "templates")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, commands."""
-    app = Flask(
-        __name__,
-        instance_relative_config=True,
-        template_folder=os.path.join(os.path.dirname(__file__), "..", "templates"),
-    )
+    app = Flask(__name__, instance_relative_config=True, template_folder=templates_folder())
     config.configure(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -19,6 +19,9 @@ export DSR_SMS_SECRET="${DSR_SMS_SECRET:-demo-sms-secret}"
 export DSR_BILLING_URL="${DSR_BILLING_URL:-sqlite:///$PWD/instance/demo/billing.sqlite3}"
 CRM_PORT="${CRM_PORT:-8701}"
 SMS_PORT="${SMS_PORT:-8702}"
+# The demo systems start on these ports, and the demo instance sends its tasks there.
+export DSR_CRM_URL="${DSR_CRM_URL:-http://127.0.0.1:$CRM_PORT/dsr}"
+export DSR_SMS_URL="${DSR_SMS_URL:-http://127.0.0.1:$SMS_PORT/dsr}"
 STAFF_LOGIN=instance/demo-staff-login.txt
 LOCAL="http://127.0.0.1:$PORT"
 PY=.venv/bin/python

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Prepare a checkout to run: the virtualenv with the project installed, redis-server, instance/.
-# Idempotent and quick when nothing changed: the install is skipped while pyproject.toml
-# keeps the hash recorded after the last successful install.
+# Prepare a checkout to run: the virtualenv with the locked dependencies and the project,
+# redis-server, instance/. Idempotent and quick when nothing changed. When
+# requirements-dev.lock changed since the last install, the virtualenv is built afresh, so
+# that it holds exactly what the lock says (nothing left over from an older lock); when
+# pyproject.toml or setup.py changed, the project is installed again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 VENV=.venv
-STAMP="$VENV/.dsr-installed"
+LOCK=requirements-dev.lock
+LOCK_STAMP="$VENV/.dsr-lock-installed"
+PROJECT_STAMP="$VENV/.dsr-installed"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+
+created=0  # 1 once this run has made a new, empty virtualenv
 
 say() { echo "setup: $*" >&2; }
 
 ensure_venv() {
     [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/pip" ] && return
     say "creating the virtualenv in $VENV"
+    created=1
     rm -rf "$VENV"
     if ! python3 -m venv "$VENV"; then
         rm -rf "$VENV"
@@ -24,13 +31,27 @@ ensure_venv() {
 }
 
 ensure_packages() {
-    local hash
-    hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
-    [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$hash" ] && return
-    say "installing dsr and its development tools into $VENV"
-    "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e ".[dev]"
-    echo "$hash" >"$STAMP"
+    local lock_hash project_hash
+    lock_hash=$(sha256sum "$LOCK" | cut -d' ' -f1)
+    if [ "$(cat "$LOCK_STAMP" 2>/dev/null)" != "$lock_hash" ]; then
+        if [ "$created" != 1 ]; then
+            say "$LOCK changed (or an install did not finish): building $VENV afresh"
+            rm -rf "$VENV"
+            ensure_venv
+        fi
+        say "installing the locked dependencies ($LOCK) into $VENV"
+        "$VENV/bin/pip" install -q --upgrade pip
+        # Every package at the lock's version, its download checked against the lock's hashes.
+        "$VENV/bin/pip" install -q --require-hashes -r "$LOCK"
+        echo "$lock_hash" >"$LOCK_STAMP"
+    fi
+    project_hash=$(cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$PROJECT_STAMP" 2>/dev/null)" != "$project_hash" ]; then
+        say "installing dsr into $VENV (editable)"
+        # Built with the locked setuptools; the dependencies are the lock's, nothing downloaded.
+        "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e .
+        echo "$project_hash" >"$PROJECT_STAMP"
+    fi
 }
 
 ensure_redis() {

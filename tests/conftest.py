@@ -22,7 +22,15 @@ DEMO_SECRETS = {
     "DSR_SMS_SECRET": "test-sms-secret-82c07e",
 }
 os.environ.update(DEMO_SECRETS)
-os.environ.setdefault("DSR_BILLING_URL", "sqlite:///:memory:")
+#: where the demo instance TOML sends its tasks (url_env); tests that run the demo systems
+#: give their own addresses (tests/fixtures_demo.py)
+DEMO_URLS = {
+    "DSR_CRM_URL": "http://127.0.0.1:8701/dsr",
+    "DSR_SMS_URL": "http://127.0.0.1:8702/dsr",
+    "DSR_BILLING_URL": "sqlite:///:memory:",
+}
+for variable, url in DEMO_URLS.items():
+    os.environ.setdefault(variable, url)
 
 #: fixtures kept in their own modules (tests/ is on sys.path through this conftest)
 pytest_plugins = ["fixtures_demo", "fixtures_staff"]

@@ -44,11 +44,16 @@ BILLING_TABLES = {
 }
 
 
+#: the variable the demo TOML reads each connector's `url` from (`url_env`)
+DEMO_URL_ENV = {"crm": "DSR_CRM_URL", "billing": "DSR_BILLING_URL", "sms": "DSR_SMS_URL"}
+
+
 def demo_connectors_config(crm_url: str, sms_url: str, billing_url: str) -> dict:
     """The `[connectors]` table of the demo instance, pointing at test systems.
 
     `crm_url` and `sms_url` are the systems' `/dsr` endpoints, `billing_url` a
-    SQLAlchemy URL (given directly, where the demo TOML reads `DSR_BILLING_URL`).
+    SQLAlchemy URL, each given directly where the demo TOML reads a variable
+    (`DEMO_URL_ENV`).
     """
     return {
         "crm": {

@@ -171,9 +171,25 @@ def test_the_app_loads_the_register_by_default(app, instance):
 
 def test_the_demo_connectors_are_the_ones_the_tests_run(instance):
     """tests/fixtures_demo.py mirrors the demo's [connectors]; only the addresses differ."""
-    from fixtures_demo import demo_connectors_config
+    from fixtures_demo import DEMO_URL_ENV, demo_connectors_config
 
-    declared = instance["connectors"]
-    mirrored = demo_connectors_config(declared["crm"]["url"], declared["sms"]["url"], "")
-    mirrored["billing"]["url_env"] = mirrored["billing"].pop("url") or "DSR_BILLING_URL"
-    assert declared == mirrored
+    mirrored = demo_connectors_config("", "", "")
+    for name, variable in DEMO_URL_ENV.items():
+        del mirrored[name]["url"]
+        mirrored[name]["url_env"] = variable
+    assert instance["connectors"] == mirrored
+
+
+def test_the_demo_connectors_go_where_the_variables_say(make_app, monkeypatch):
+    """scripts/run.sh starts the demo systems on CRM_PORT and SMS_PORT and sets these."""
+    urls = {
+        "DSR_CRM_URL": "http://127.0.0.1:18701/dsr",
+        "DSR_SMS_URL": "http://127.0.0.1:18702/dsr",
+        "DSR_BILLING_URL": "sqlite:///billing-elsewhere.sqlite3",
+    }
+    for variable, url in urls.items():
+        monkeypatch.setenv(variable, url)
+    connectors = make_app().extensions["dsr.connectors"]
+    assert connectors["crm"].url == urls["DSR_CRM_URL"]
+    assert connectors["sms"].url == urls["DSR_SMS_URL"]
+    assert str(connectors["billing"].engine.url) == urls["DSR_BILLING_URL"]
