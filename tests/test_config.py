@@ -5,6 +5,9 @@ import pytest
 from dsr import create_app
 from dsr.config import DEV_SECRET_KEY, ConfigError, from_environment
 
+#: settings: the database is incidental
+pytestmark = pytest.mark.sqlite_only
+
 
 def test_production_refuses_the_development_secret(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
