@@ -12,6 +12,7 @@ import os
 from dsr import audit, create_app, processing, staff
 from dsr.db import ping
 from dsr.extensions import db
+from dsr.models import Task
 
 #: set in each process when it starts (a barrier can only be inherited, not sent)
 _barrier = None
@@ -58,6 +59,13 @@ def claim_tasks(_app, task_ids: list[str]) -> list[str]:
     return [task_id for task_id in task_ids if processing.claim(task_id) is not None]
 
 
+def finish_tasks(_app, task_ids: list[str]) -> int:
+    """Finish each task as a connector's success does, each in its own transaction."""
+    for task_id in task_ids:
+        processing.succeed(db.session.get(Task, task_id), {}, "done", actor="test")
+    return len(task_ids)
+
+
 def sign_in(_app, email: str, password: str, attempts: int) -> list[bool]:
     """Sign in `attempts` times, each in its own transaction; whether each succeeded."""
     outcomes = []
@@ -78,6 +86,7 @@ def append_events(_app, count: int, writer: int) -> int:
 WORK = {
     "submit_requests": submit_requests,
     "claim_tasks": claim_tasks,
+    "finish_tasks": finish_tasks,
     "sign_in": sign_in,
     "append_events": append_events,
 }

@@ -19,7 +19,8 @@ from dsr import audit
 from dsr.extensions import db
 from dsr.models import AuditEvent, DataRequest, StaffUser, Task
 from dsr.models.task import TaskStatus as T
-from dsr.operations import create_request
+from dsr.operations import create_request, transition_to, verify
+from dsr.status import RequestStatus as S
 
 PROCESSES = 4
 WRONG = "not the password at all"
@@ -70,8 +71,8 @@ def test_references_are_unique_and_sequential_under_parallel_intake(app, in_para
         assert audit.verify_chain().ok
 
 
-def queued_tasks(app, number: int) -> list[str]:
-    """`number` queued tasks of one verified request, committed; their ids."""
+def tasks_of_a_request(app, number: int, status: T) -> list[str]:
+    """`number` tasks in `status` of one request being processed, committed; their ids."""
     with app.app_context():
         request = create_request(
             {
@@ -83,9 +84,11 @@ def queued_tasks(app, number: int) -> list[str]:
                 "language": "fr",
             }
         )
+        verify(request, request.verify_nonce)
+        transition_to(request, S.PROCESSING, actor="test")
         db.session.flush()
         tasks = [
-            Task(request_id=request.id, connector=f"system-{n}", action="access", status=T.QUEUED)
+            Task(request_id=request.id, connector=f"system-{n}", action="access", status=status)
             for n in range(number)
         ]
         db.session.add_all(tasks)
@@ -94,7 +97,7 @@ def queued_tasks(app, number: int) -> list[str]:
 
 
 def test_each_task_is_claimed_by_one_worker_only(app, in_parallel):
-    task_ids = queued_tasks(app, 40)
+    task_ids = tasks_of_a_request(app, 40, T.QUEUED)
     # every process tries every task, each in its own order, so they collide all along
     shares = [(random.Random(p).sample(task_ids, len(task_ids)),) for p in range(PROCESSES)]
     claimed = [task_id for got in in_parallel("claim_tasks", shares) for task_id in got]
@@ -102,6 +105,17 @@ def test_each_task_is_claimed_by_one_worker_only(app, in_parallel):
     with app.app_context():
         tasks = db.session.scalars(select(Task)).all()
         assert {(task.status, task.attempts) for task in tasks} == {(T.RUNNING, 1)}
+
+
+def test_tasks_finishing_together_move_their_request_to_review_once(app, in_parallel):
+    task_ids = tasks_of_a_request(app, 4 * PROCESSES, T.RUNNING)
+    # each process finishes its own tasks: whichever finishes last must see the others done
+    in_parallel("finish_tasks", [(task_ids[p::PROCESSES],) for p in range(PROCESSES)])
+    with app.app_context():
+        request = db.session.scalars(select(DataRequest)).one()
+        assert request.status == S.REVIEW
+        changes = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "status.changed"))
+        assert [event.data["to"] for event in changes].count(S.REVIEW) == 1
 
 
 def login_failures(reason: str) -> int:
