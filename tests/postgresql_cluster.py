@@ -131,7 +131,7 @@ class Cluster:
         done = subprocess.run(
             [self.bin / program, *map(str, args)],
             cwd=self.folder,
-            env={**os.environ, "LC_ALL": "C", "PGTZ": "UTC"},
+            env={**os.environ, "LC_ALL": "C"},
             capture_output=True,
             text=True,
             timeout=timeout,
