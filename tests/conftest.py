@@ -78,6 +78,8 @@ def base_config(tmp_path, redis_url) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        # make_app replaces it with the test's `database`; never the instance folder's
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dsr.sqlite3'}",
         "REDIS_URL": redis_url,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "RESULTS_DIR": str(tmp_path / "results"),
