@@ -1,13 +1,14 @@
 """How fast the engine takes requests, next to a bare Flask endpoint that inserts one row.
 
 Both are served the same way, one after the other in one run: gunicorn with
-2 sync workers, SQLite in WAL mode, a redis-server of our own on loopback.
+2 sync workers, SQLite in WAL mode (or, with `--database postgresql`, a
+throwaway PostgreSQL cluster), a redis-server of our own on loopback.
 32 concurrent clients send a fixed number of `POST /api/v1/requests` to each
 (after an unmeasured warm-up); the table gives requests per second, p50 and
 p99 latency, and the engine/bare throughput ratio, checked against the
 targets: ratio >= 0.30 and engine p99 < 100 ms. Exit status 1 on FAIL.
 
-    .venv/bin/python benchmarks/intake.py [--requests 3000] [--json]
+    .venv/bin/python benchmarks/intake.py [--requests 3000] [--database postgresql] [--json]
 
 The client is a single asyncio loop in this process (the servers are other
 processes), and its CPU time is reported so one can see it did not starve
@@ -28,7 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from processes import Server, gunicorn, run, start_redis
+from processes import DATABASES, Server, databases, gunicorn, run, start_redis
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,15 @@ ERRORS_SHOWN = 5
 # -- the servers -------------------------------------------------------------------------------
 
 
-def serve_engine(stack, tmp: Path, redis_url: str) -> Server:
+def serve_engine(stack, tmp: Path, redis_url: str, database_url: str) -> Server:
     """The engine on a freshly migrated database, configured as in production."""
     env = dict(
         os.environ,
-        DATABASE_URL=f"sqlite:///{tmp / 'dsr.sqlite3'}",
+        DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_hex(32),
         DSR_ENV="production",
+        DSR_DATA_KEY=secrets.token_hex(32),
         OUTBOX_DIR=str(tmp / "outbox"),
         BASE_URL="http://127.0.0.1",
         RATELIMIT_SUBMIT_IP="1000000 per hour",
@@ -67,9 +69,9 @@ def serve_engine(stack, tmp: Path, redis_url: str) -> Server:
     return gunicorn(stack, tmp, "engine", "wsgi:app", ROOT, env)
 
 
-def serve_bare(stack, tmp: Path) -> Server:
-    """The bare app on its own database file, table created before the workers start."""
-    env = dict(os.environ, BARE_DATABASE_URL=f"sqlite:///{tmp / 'bare.sqlite3'}")
+def serve_bare(stack, tmp: Path, database_url: str) -> Server:
+    """The bare app on its own database, table created before the workers start."""
+    env = dict(os.environ, BARE_DATABASE_URL=database_url)
     run([sys.executable, "bare_app.py"], env, BENCHMARKS, "creating the bare table")
     return gunicorn(stack, tmp, "bare", "bare_app:app", BENCHMARKS, env)
 
@@ -263,14 +265,15 @@ def print_table(results: list[Result], outcome: dict) -> None:
 def benchmark(opts) -> tuple[list[Result], dict]:
     """Serve, measure and stop each target in turn, so they never compete for the CPU."""
     results = {}
-    with tempfile.TemporaryDirectory(prefix="dsr-bench-") as name:
+    with tempfile.TemporaryDirectory(prefix="dsr-bench-") as name, contextlib.ExitStack() as outer:
         tmp = Path(name)
+        urls = databases(outer, tmp, opts.database, ["engine", "bare"])
         for target in ("engine", "bare"):
             with contextlib.ExitStack() as stack:
                 if target == "engine":
-                    server = serve_engine(stack, tmp, start_redis(stack, tmp))
+                    server = serve_engine(stack, tmp, start_redis(stack, tmp), urls["engine"])
                 else:
-                    server = serve_bare(stack, tmp)
+                    server = serve_bare(stack, tmp, urls["bare"])
                 results[target] = measure(server, opts)
     return [results["engine"], results["bare"]], verdict(results["engine"], results["bare"])
 
@@ -282,6 +285,9 @@ def parse_args(argv=None):
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
     parser.add_argument("--timeout", type=float, default=30, help="seconds allowed per request")
     parser.add_argument("--deadline", type=float, default=600, help="seconds allowed per target")
+    parser.add_argument(
+        "--database", choices=DATABASES, default="sqlite", help="the database of both targets"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     opts = parser.parse_args(argv)
     if opts.requests < 1 or opts.warmup < 0 or opts.clients < 1 or opts.requests > 1_000_000:
@@ -298,12 +304,14 @@ def main(argv=None) -> int:
                 {
                     "results": [asdict(r) for r in results],
                     **outcome,
+                    "database": opts.database,
                     "targets": {"min_ratio": MIN_RATIO, "max_p99_ms": MAX_P99_MS},
                 },
                 indent=2,
             )
         )
     else:
+        print(f"database: {opts.database}")
         print_table(results, outcome)
     return 0 if outcome["pass"] else 1
 

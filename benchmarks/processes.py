@@ -3,6 +3,8 @@
 Every process is registered on a `contextlib.ExitStack` as it starts, so it is
 stopped (SIGTERM, then SIGKILL if it lingers) whatever happens; servers listen
 on free loopback ports; set-up commands show their output only when they fail.
+With `--database postgresql` the databases are in a throwaway cluster started
+by the tests' own `tests/postgresql_cluster.py`.
 """
 
 import contextlib
@@ -14,6 +16,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+#: the kinds of database a benchmark can run on (`--database`)
+DATABASES = ("sqlite", "postgresql")
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 def free_port() -> int:
@@ -96,6 +102,19 @@ def start_redis(stack: contextlib.ExitStack, tmp: Path) -> str:
         tmp / "redis.log",
     )
     return f"redis://127.0.0.1:{port}/0"
+
+
+def databases(stack: contextlib.ExitStack, tmp: Path, kind: str, names: list[str]) -> dict:
+    """A SQLAlchemy URL per name: SQLite files under `tmp`, or new databases in a
+    throwaway PostgreSQL cluster registered for stopping."""
+    if kind == "sqlite":
+        return {name: f"sqlite:///{tmp / f'{name}.sqlite3'}" for name in names}
+    sys.path.insert(0, str(TESTS))
+    import postgresql_cluster
+
+    cluster = postgresql_cluster.start()
+    stack.callback(cluster.stop)
+    return {name: cluster.create_database(name) for name in names}
 
 
 def run(args: list, env: dict, cwd: Path, what: str) -> None:

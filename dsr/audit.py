@@ -100,15 +100,15 @@ class ChainReport:
 def verify_chain(batch: int = 1000) -> ChainReport:
     """Walk every event in order and report the first one that does not hold."""
     prev_hash, expected_id, count = GENESIS, 1, 0
-    events = db.session.execute(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
-    )
-    for event in events.scalars():
-        if event.id != expected_id or event.prev_hash != prev_hash:
-            return ChainReport(count, event.id, "the event before it was deleted or altered")
-        if event_hash(event) != event.hash:
-            return ChainReport(count, event.id, "its content was edited")
-        prev_hash, expected_id, count = event.hash, expected_id + 1, count + 1
+    query = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+    # closed on every way out: on PostgreSQL it streams through a server-side cursor
+    with db.session.execute(query) as events:
+        for event in events.scalars():
+            if event.id != expected_id or event.prev_hash != prev_hash:
+                return ChainReport(count, event.id, "the event before it was deleted or altered")
+            if event_hash(event) != event.hash:
+                return ChainReport(count, event.id, "its content was edited")
+            prev_hash, expected_id, count = event.hash, expected_id + 1, count + 1
     head = db.session.execute(select(AuditHead.last_hash, AuditHead.count)).one_or_none()
     if head is None or head.last_hash != prev_hash or head.count != count:
         return ChainReport(

@@ -11,6 +11,10 @@ own busy handler sleeps 1, 2, 5, 10, 15, 20, 25... ms between tries, so under
 steady contention (two workers and the web app, each holding the lock a few
 milliseconds) most of a writer's wait was sleep past the moment the lock came
 free (benchmarks/fanout.py).
+
+PostgreSQL needs none of this: writers that must wait for each other take
+row locks (`SELECT ... FOR UPDATE`, conditional updates), which wait their
+turn (tests/test_concurrency.py runs both).
 """
 
 import sqlite3

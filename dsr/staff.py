@@ -143,6 +143,9 @@ def authenticate(email: str, password: str) -> StaffUser | None:
         login_failed(None, email, "unknown_user")
         return None
     matches = password_matches(user.password_hash, password)
+    # Read the counter and the lock again under a row lock, held until the caller commits:
+    # parallel attempts then count one after the other (the slow hash is checked before).
+    db.session.refresh(user, with_for_update=True)
     if user.is_locked(now):
         login_failed(user, email, "locked")
     elif not user.active:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a checkout to run: the virtualenv with the locked dependencies and the project,
-# redis-server, instance/. Idempotent and quick when nothing changed. When
+# redis-server, PostgreSQL's server for the tests, instance/. Idempotent and quick when
+# nothing changed. When
 # requirements-dev.lock changed since the last install, the virtualenv is built afresh, so
 # that it holds exactly what the lock says (nothing left over from an older lock); when
 # pyproject.toml or setup.py changed, the project is installed again.
@@ -67,7 +68,33 @@ ensure_redis() {
     command -v redis-server >/dev/null || { say "redis-server is still not on PATH"; exit 1; }
 }
 
+# PostgreSQL's server programs, for the tests' PostgreSQL variants (tests/postgresql_cluster.py
+# starts a throwaway cluster with them). Debian keeps them off PATH, in
+# /usr/lib/postgresql/<version>/bin. Without them (and not root) the tests still run on
+# SQLite and skip their PostgreSQL variants, so this only says what to install.
+has_postgresql_server() {
+    local bin
+    for bin in /usr/lib/postgresql/*/bin; do
+        [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] && return 0
+    done
+    command -v initdb >/dev/null && command -v pg_ctl >/dev/null
+}
+
+ensure_postgresql() {
+    has_postgresql_server && return
+    if [ "$(id -u)" != 0 ]; then
+        say "PostgreSQL's server is not installed: the tests will skip their PostgreSQL" \
+            "variants. To run them: sudo apt-get install postgresql"
+        return
+    fi
+    say "installing postgresql with apt-get (the tests start clusters of their own)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    has_postgresql_server || { say "postgresql is installed but initdb is still not found"; exit 1; }
+}
+
 ensure_venv
 ensure_packages
 ensure_redis
+ensure_postgresql
 mkdir -p instance

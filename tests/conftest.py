@@ -1,4 +1,4 @@
-"""Fixtures: a real Redis server, a migrated SQLite database per test, the app and its clients."""
+"""Fixtures: a real Redis server, a migrated database per test, the app and its clients."""
 
 import os
 import re
@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-from flask_migrate import upgrade
 from redis import Redis
 
 from dsr import create_app
@@ -33,7 +32,7 @@ for variable, url in DEMO_URLS.items():
     os.environ.setdefault(variable, url)
 
 #: fixtures kept in their own modules (tests/ is on sys.path through this conftest)
-pytest_plugins = ["fixtures_demo", "fixtures_staff"]
+pytest_plugins = ["fixtures_database", "fixtures_demo", "fixtures_staff"]
 
 
 def free_port() -> int:
@@ -89,6 +88,7 @@ def base_config(tmp_path, redis_url) -> dict:
         # production is the default; the tests ask for development (short key, /dev pages)
         "DSR_ENV": "development",
         "SECRET_KEY": "test-secret",
+        # make_app replaces it with the test's `database`; never the instance folder's
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dsr.sqlite3'}",
         "REDIS_URL": redis_url,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
@@ -102,26 +102,15 @@ def base_config(tmp_path, redis_url) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory, redis_url):
-    """A database file brought up to date by the real migrations, copied for each test."""
-    path = tmp_path_factory.mktemp("template")
-    app = create_app(base_config(path, redis_url))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return path / "dsr.sqlite3"
-
-
 @pytest.fixture
-def make_app(tmp_path, redis_url, migrated_db):
-    """Build an app on a fresh copy of the migrated database, with extra settings."""
-    shutil.copy(migrated_db, tmp_path / "dsr.sqlite3")
+def make_app(tmp_path, redis_url, database):
+    """Build an app on this test's fresh database (`database`), with extra settings."""
     Redis.from_url(redis_url).flushdb()
     apps = []
 
     def make(**overrides):
-        app = create_app({**base_config(tmp_path, redis_url), **overrides})
+        config = {**base_config(tmp_path, redis_url), "SQLALCHEMY_DATABASE_URI": database}
+        app = create_app({**config, **overrides})
         apps.append(app)
         return app
 

@@ -34,6 +34,9 @@ from dsr.models.types import utcnow
 from dsr.operations import create_request, verify
 from dsr.status import RequestStatus as S
 
+#: end to end with the demo systems and worker processes: slow, and the database tests cover both
+pytestmark = pytest.mark.sqlite_only
+
 CAMILLE = SHOWCASE["everywhere"]
 HUGO = SHOWCASE["crm_only"]
 

@@ -6,6 +6,8 @@ from dsr import create_app
 from dsr.config import DEV_SECRET_KEY, ConfigError, from_environment
 
 DATA_KEY = "5a" * 32
+#: settings: the database is incidental
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_production_refuses_the_development_secret(tmp_path):

@@ -7,6 +7,9 @@ import pytest
 import workflows
 from dsr.config import DEMO_CONFIG
 
+#: the demo instance TOML: the database is incidental
+pytestmark = pytest.mark.sqlite_only
+
 LEGAL_BASES = {
     "consent",
     "contract",

@@ -22,6 +22,9 @@ from dsr.extensions import db
 from dsr.models import DataRequest
 from tests.conftest import csrf_token, outbox_messages
 
+#: translations of pages: the database is incidental
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "dsr" / "translations"
 PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"

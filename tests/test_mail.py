@@ -20,6 +20,9 @@ from dsr.models import DataRequest
 from dsr.web.dev import linkify
 from tests.conftest import free_port
 
+#: emails: the database is incidental
+pytestmark = pytest.mark.sqlite_only
+
 VERIFY_URL = "http://dsr.test/verify/token-abc"
 STATUS_URL = "http://dsr.test/status/token-xyz"
 
