@@ -198,9 +198,8 @@ def events(request_id: int) -> list[dict]:
     return [{"kind": e.kind, "data": e.data} for e in audit.events_for(request_id)]
 
 
-def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path):
-    """`flask dsr worker` dies (SIGKILL) while the CRM is slow; the reconciliation re-runs."""
-    crm.faults("slow", times=1, seconds=20)
+def start_hugos_access(engine) -> str:
+    """A verified access request for Hugo (the CRM only), started; its reference."""
     with engine.app_context():
         request = create_request(
             {
@@ -215,13 +214,24 @@ def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path)
         verify(request, request.verify_nonce)
         db.session.commit()
         processing.start(request, actor="system")
-        ref = request.ref
+        return request.ref
+
+
+def wait_until_the_crm_runs(engine, ref: str, worker, tmp_path) -> None:
+    """Until the worker process is inside the CRM's call (20 s at most)."""
+    deadline = time.monotonic() + 20
+    while tasks_of(engine, ref)["crm"].status != T.RUNNING:
+        assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path):
+    """`flask dsr worker` dies (SIGKILL) while the CRM is slow; the reconciliation re-runs."""
+    crm.faults("slow", times=1, seconds=20)
+    ref = start_hugos_access(engine)
     worker = start_worker(engine, tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while tasks_of(engine, ref)["crm"].status != T.RUNNING:
-            assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
-            time.sleep(0.1)
+        wait_until_the_crm_runs(engine, ref, worker, tmp_path)
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -239,30 +249,14 @@ def test_a_worker_killed_mid_task_loses_nothing(engine, run_jobs, crm, tmp_path)
 def test_a_withdrawal_during_a_systems_call_keeps_nothing_it_returned(engine, crm, tmp_path):
     """`flask dsr worker` is inside the CRM's (slow) call when the subject withdraws."""
     crm.faults("slow", times=1, seconds=2)
-    with engine.app_context():
-        request = create_request(
-            {
-                "type": "access",
-                "email": HUGO.email,
-                "name": "Hugo Lefèvre",
-                "identifiers": {},
-                "details": {},
-                "language": "fr",
-            }
-        )
-        verify(request, request.verify_nonce)
-        db.session.commit()
-        processing.start(request, actor="system")
-        ref = request.ref
+    ref = start_hugos_access(engine)
     worker = start_worker(engine, tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        while tasks_of(engine, ref)["crm"].status != T.RUNNING:
-            assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
-            time.sleep(0.05)
+        wait_until_the_crm_runs(engine, ref, worker, tmp_path)
         with engine.app_context():
             operations.withdraw(db.session.scalars(select_ref(ref)).one())
             db.session.commit()
+        deadline = time.monotonic() + 20
         while tasks_of(engine, ref)["crm"].connector_ms is None:  # the call came back
             assert time.monotonic() < deadline and worker.poll() is None, worker_log(tmp_path)
             time.sleep(0.05)
