@@ -141,6 +141,17 @@ def test_an_unsigned_callback_to_an_http_task_is_401(http_task):
     assert signed.status_code == 409 and signed.get_json()["error"]["code"] == "no_callbacks"
 
 
+def test_an_unknown_task_is_named_only_to_a_system_that_signs(http_task):
+    app, _task_id = http_task
+    # a fresh, well-formed header that no system's secret made: nothing to learn
+    probe = post_callback(app.test_client(), "no-such-task", ANSWER, secret="a-guess")
+    assert probe.status_code == 401
+    assert probe.get_json()["error"]["code"] == "invalid_signature"
+    # a system signing with its own secret is told the task does not exist
+    typo = post_callback(app.test_client(), "no-such-task", ANSWER)
+    assert typo.status_code == 404 and typo.get_json()["error"]["code"] == "unknown_task"
+
+
 def test_a_callback_without_a_signature_is_refused_before_anything_else(http_task):
     app, _task_id = http_task
     unknown = post_callback(app.test_client(), "no-such-task", ANSWER, header="")

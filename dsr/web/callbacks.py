@@ -8,7 +8,9 @@ little:
 1. the header must be there, well formed and fresh (401), before the task is
    looked up or a byte of the body read; refused signatures count against the
    client's address (`RATELIMIT_CALLBACK_FAILURES`, then 429);
-2. the task must exist (404); its system must have a secret (else 401);
+2. the task must exist: an unknown one gets 404 only when the body is signed
+   with the secret of one of the systems (401 otherwise, so that a
+   stranger cannot probe for task ids); its system must have a secret (else 401);
 3. the body is read in chunks into a spooled temporary file while the
    signature is computed (401 if it does not match, 413 beyond
    `CALLBACK_MAX_BYTES`); a system that does not call back gets 409;
@@ -49,17 +51,26 @@ class BodyTooLarge(Exception):
     pass
 
 
-def spool_body(verifier: Verifier, limit: int):
-    """The raw body in a temporary file, fed to the verifier chunk by chunk."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
+def body_chunks(limit: int):
+    """The raw body, chunk by chunk; BodyTooLarge past `limit` bytes."""
     size = 0
     while chunk := request.stream.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            spool.close()
             raise BodyTooLarge
-        verifier.update(chunk)
-        spool.write(chunk)
+        yield chunk
+
+
+def spool_body(verifier: Verifier, limit: int):
+    """The raw body in a temporary file, fed to the verifier chunk by chunk."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
+    try:
+        for chunk in body_chunks(limit):
+            verifier.update(chunk)
+            spool.write(chunk)
+    except BodyTooLarge:
+        spool.close()
+        raise
     spool.seek(0)
     return spool
 
@@ -87,7 +98,7 @@ def receive(task_id: str):
         return too_large(limit)
     task = db.session.get(Task, task_id)
     if task is None:
-        return json_error(404, "unknown_task", _("There is no task with this id."))
+        return unknown_task(task_id, signed, limit)
     connector = systems.get(task.connector)
     if connector is None or not connector.secret:
         return refused(task_id, SignatureError(_("No signature is valid for this task's system.")))
@@ -108,6 +119,41 @@ def receive(task_id: str):
         return refused(task_id, exc)
     except BodyTooLarge:
         return too_large(limit)
+
+
+class AnyOf:
+    """Verifiers fed the same chunks: the body is signed if one of them holds."""
+
+    def __init__(self, verifiers: list[Verifier]):
+        self.verifiers = verifiers
+
+    def update(self, chunk: bytes) -> None:
+        for verifier in self.verifiers:
+            verifier.update(chunk)
+
+    def holds(self) -> bool:
+        for verifier in self.verifiers:
+            try:
+                verifier.verify()
+            except SignatureError:
+                continue
+            return True
+        return False
+
+
+def unknown_task(task_id: str, signed: Signed, limit: int):
+    """404 to a system that signs with its secret (a typo, a purged task); 401 to anyone else."""
+    db.session.commit()
+    secrets = {c.secret for c in systems.all_connectors().values() if c.secret}
+    verifiers = AnyOf([Verifier(secret, signed) for secret in secrets])
+    try:
+        for chunk in body_chunks(limit):
+            verifiers.update(chunk)
+    except BodyTooLarge:
+        return too_large(limit)
+    if not verifiers.holds():
+        return refused(task_id, SignatureError(_("No signature is valid for this task.")))
+    return json_error(404, "unknown_task", _("There is no task with this id."))
 
 
 def take_answer(task: Task, digest: str, body):
