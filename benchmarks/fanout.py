@@ -126,6 +126,8 @@ def environment(
         REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_hex(32),
         DSR_ENV="production",
+        MAIL_BACKEND="outbox",
+        SMS_BACKEND="outbox",
         DSR_DATA_KEY=secrets.token_hex(32),
         BASE_URL=f"http://127.0.0.1:{web_port}",
         OUTBOX_DIR=str(tmp / "outbox"),

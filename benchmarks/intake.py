@@ -52,6 +52,8 @@ def serve_engine(stack, tmp: Path, redis_url: str, database_url: str) -> Server:
         REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_hex(32),
         DSR_ENV="production",
+        MAIL_BACKEND="outbox",
+        SMS_BACKEND="outbox",
         DSR_DATA_KEY=secrets.token_hex(32),
         OUTBOX_DIR=str(tmp / "outbox"),
         BASE_URL="http://127.0.0.1",

@@ -38,7 +38,8 @@ def defaults(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.join(instance_path, 'dsr.sqlite3')}",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "BASE_URL": "http://127.0.0.1:5000",
-        "MAIL_BACKEND": "outbox",
+        #: production names its backends (development writes to the outbox)
+        "MAIL_BACKEND": None,
         "MAIL_FROM": "dsr@localhost",
         "OUTBOX_DIR": os.path.join(instance_path, "outbox"),
         "SMTP_HOST": "localhost",
@@ -47,11 +48,13 @@ def defaults(instance_path: str) -> dict:
         "SMTP_USERNAME": None,
         "SMTP_PASSWORD": None,
         "SMTP_TIMEOUT": 30,
-        "SMS_BACKEND": "outbox",
+        "SMS_BACKEND": None,
         "SMS_GATEWAY_URL": None,
         "SMS_GATEWAY_TOKEN": None,
         "SMS_GATEWAY_TIMEOUT": 10,
         "RATELIMIT_SMS_CODE": "3 per hour",
+        "RATELIMIT_SMS_PHONE": "5 per day",
+        "RATELIMIT_SMS_CODE_CHECK": "10 per hour",
         "DSR_CONFIG": str(DEMO_CONFIG),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VERIFY_LINK_MAX_AGE": 48 * HOUR,
@@ -105,6 +108,8 @@ ENVIRONMENT = {
     "SMS_GATEWAY_TOKEN": ("SMS_GATEWAY_TOKEN", str),
     "SMS_GATEWAY_TIMEOUT": ("SMS_GATEWAY_TIMEOUT", float),
     "RATELIMIT_SMS_CODE": ("RATELIMIT_SMS_CODE", str),
+    "RATELIMIT_SMS_PHONE": ("RATELIMIT_SMS_PHONE", str),
+    "RATELIMIT_SMS_CODE_CHECK": ("RATELIMIT_SMS_CODE_CHECK", str),
     "DSR_CONFIG": ("DSR_CONFIG", str),
     "RESULTS_DIR": ("RESULTS_DIR", str),
     "DSR_DATA_KEY": ("DSR_DATA_KEY", str),
@@ -159,13 +164,15 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config["INSTANCE"] = load_instance(app.config["DSR_CONFIG"])
     if app.config["DSR_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
-    elif not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+    else:
+        app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or DEV_SECRET_KEY
+        for backend in ("MAIL_BACKEND", "SMS_BACKEND"):
+            app.config[backend] = app.config[backend] or "outbox"
     check(app.config)
 
 
 def check(config) -> None:
-    """Errors a operator must fix before the app may start."""
+    """Errors an operator must fix before the app may start."""
     if config["DSR_ENV"] not in ("development", "production"):
         raise ConfigError("DSR_ENV must be 'development' or 'production'")
     if config["DSR_ENV"] == "production":
@@ -175,6 +182,12 @@ def check(config) -> None:
     for key, least in (("TRUSTED_PROXIES", 0), ("STAFF_IDLE_MINUTES", 1)):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < least:
             raise ConfigError(f"{key} must be a whole number ≥ {least}")
+    for backend, real in (("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")):
+        if config[backend] is None:
+            raise ConfigError(
+                f"{backend} is not set: production sends its messages; set {backend}={real}, "
+                f"or {backend}=outbox to write them as files under OUTBOX_DIR only"
+            )
     if config["MAIL_BACKEND"] not in ("outbox", "smtp"):
         raise ConfigError("MAIL_BACKEND must be 'outbox' or 'smtp'")
     if config["SMS_BACKEND"] not in ("outbox", "http"):

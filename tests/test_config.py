@@ -6,6 +6,8 @@ from dsr import create_app
 from dsr.config import DEV_SECRET_KEY, ConfigError, from_environment
 
 DATA_KEY = "5a" * 32
+#: and names how it sends emails and text messages
+BACKENDS = {"MAIL_BACKEND": "outbox", "SMS_BACKEND": "outbox"}
 #: settings: the database is incidental
 pytestmark = pytest.mark.sqlite_only
 
@@ -16,7 +18,7 @@ def test_production_refuses_the_development_secret(tmp_path):
 
 
 def test_production_starts_with_a_real_secret_and_hides_dev_pages(make_app):
-    app = make_app(DSR_ENV="production", SECRET_KEY="x" * 40, DSR_DATA_KEY=DATA_KEY)
+    app = make_app(DSR_ENV="production", SECRET_KEY="x" * 40, DSR_DATA_KEY=DATA_KEY, **BACKENDS)
     assert app.test_client().get("/dev/outbox").status_code == 404
 
 
@@ -39,7 +41,17 @@ def test_broken_instance_file_names_the_problem(tmp_path):
 
 def test_production_refuses_to_start_without_a_data_key(make_app):
     with pytest.raises(ConfigError, match="DSR_DATA_KEY: set the master key"):
-        make_app(DSR_ENV="production", SECRET_KEY="x" * 40)
+        make_app(DSR_ENV="production", SECRET_KEY="x" * 40, **BACKENDS)
+
+
+@pytest.mark.parametrize(("backend", "real"), [("MAIL_BACKEND", "smtp"), ("SMS_BACKEND", "http")])
+def test_production_names_how_it_sends_messages(make_app, backend, real):
+    settings = {"DSR_ENV": "production", "SECRET_KEY": "x" * 40, "DSR_DATA_KEY": DATA_KEY}
+    settings.update(BACKENDS)
+    del settings[backend]
+    with pytest.raises(ConfigError, match=f"{backend} is not set.*{backend}={real}"):
+        make_app(**settings)
+    assert make_app().config[backend] == "outbox"  # development writes them to the outbox
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,8 @@ from dsr.signing import Purpose
 PRODUCTION_KEY = "k" * 32
 #: production also needs the master key of the data at rest
 DATA_KEY = "5a" * 32
+#: and names how it sends emails and text messages
+BACKENDS = {"MAIL_BACKEND": "outbox", "SMS_BACKEND": "outbox"}
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def test_without_dsr_env_a_short_or_development_key_is_refused(no_env, key, mess
 
 
 def test_a_key_of_32_bytes_starts_production(no_env):
-    app = create_app({"SECRET_KEY": PRODUCTION_KEY, "DSR_DATA_KEY": DATA_KEY})
+    app = create_app({"SECRET_KEY": PRODUCTION_KEY, "DSR_DATA_KEY": DATA_KEY, **BACKENDS})
     assert app.config["DSR_ENV"] == "production" and app.config["SESSION_COOKIE_SECURE"]
 
 
@@ -92,7 +94,9 @@ def test_a_session_signed_with_the_development_key_opens_nothing_in_production(m
             return user.email
 
     cookie = dev_signed_session(make_app, make_staff_in)
-    production = make_app(DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY)
+    production = make_app(
+        DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY, **BACKENDS
+    )
     client = production.test_client()
     client.set_cookie("session", cookie)
     response = client.get("/staff/")
@@ -106,7 +110,9 @@ def test_a_status_link_signed_with_the_development_key_is_refused_in_production(
         req = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
         forged = "/status/" + signing.sign(Purpose.STATUS, req.id)
     assert dev.test_client().get(forged).status_code == 200
-    production = make_app(DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY)
+    production = make_app(
+        DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY, **BACKENDS
+    )
     response = production.test_client().get(forged)
     assert response.status_code == 400
     assert ref not in response.get_data(as_text=True)
@@ -114,7 +120,9 @@ def test_a_status_link_signed_with_the_development_key_is_refused_in_production(
 
 def test_dev_pages_exist_only_in_development(make_app):
     assert make_app().test_client().get("/dev/outbox").status_code == 200
-    production = make_app(DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY)
+    production = make_app(
+        DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY, **BACKENDS
+    )
     assert production.test_client().get("/dev/outbox").status_code == 404
     assert not any(rule.rule.startswith("/dev") for rule in production.url_map.iter_rules())
 
@@ -135,7 +143,9 @@ def test_every_response_carries_the_security_headers(client, path):
 
 
 def test_production_asks_browsers_for_https(make_app):
-    production = make_app(DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY)
+    production = make_app(
+        DSR_ENV="production", SECRET_KEY=PRODUCTION_KEY, DSR_DATA_KEY=DATA_KEY, **BACKENDS
+    )
     response = production.test_client().get("/")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 

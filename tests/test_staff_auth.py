@@ -235,7 +235,13 @@ def test_session_cookie_is_httponly_and_lax(client, make_staff):
 
 
 def test_session_cookie_is_secure_in_production(make_app):
-    app = make_app(DSR_ENV="production", SECRET_KEY="p" * 32, DSR_DATA_KEY="5a" * 32)
+    app = make_app(
+        DSR_ENV="production",
+        SECRET_KEY="p" * 32,
+        DSR_DATA_KEY="5a" * 32,
+        MAIL_BACKEND="outbox",
+        SMS_BACKEND="outbox",
+    )
     with app.app_context():
         staff.create_user("ana@staff.example", "viewer", PASSWORD)
         db.session.commit()
