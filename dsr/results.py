@@ -132,7 +132,7 @@ def file_context(folder: Path, name: str) -> str:
 
 
 def writer(task: Task) -> ResultWriter:
-    """A sink for one attempt; the request's data key is made here if it has none yet.
+    """A sink for one attempt (a request stored before data keys existed gets its key here).
 
     `keys.KeyUnavailable` once the retention purge has deleted the request's results.
     """

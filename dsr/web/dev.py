@@ -1,6 +1,6 @@
 """Development pages: read the emails and text messages the `outbox` backends wrote.
 
-Registered only outside production. A message is opened only by a name found
+Registered only in development (`DSR_ENV=development`). A message is opened only by a name found
 in the outbox folder itself, so no path given in the URL ever reaches the
 file system.
 """
