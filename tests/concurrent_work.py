@@ -12,7 +12,8 @@ import os
 from dsr import audit, create_app, processing, staff
 from dsr.db import ping
 from dsr.extensions import db
-from dsr.models import Task
+from dsr.identity import claims, codes
+from dsr.models import DataRequest, Task
 
 #: set in each process when it starts (a barrier can only be inherited, not sent)
 _barrier = None
@@ -83,10 +84,26 @@ def append_events(_app, count: int, writer: int) -> int:
     return count
 
 
+def guess_codes(_app, request_id: int, phone: str, code: str, attempts: int) -> list[str]:
+    """Enter `code` for the request's phone `attempts` times, as the status page's form does,
+    each in its own transaction; what each got: "right", "wrong" or "refused"."""
+    outcomes = []
+    for _ in range(attempts):
+        claim = claims.claim_for(db.session.get(DataRequest, request_id), "phone", phone)
+        try:
+            outcomes.append("right" if codes.check(claim, code) else "wrong")
+            db.session.commit()
+        except codes.CodeRefused:
+            db.session.rollback()
+            outcomes.append("refused")
+    return outcomes
+
+
 WORK = {
     "submit_requests": submit_requests,
     "claim_tasks": claim_tasks,
     "finish_tasks": finish_tasks,
     "sign_in": sign_in,
     "append_events": append_events,
+    "guess_codes": guess_codes,
 }

@@ -2,7 +2,8 @@
 
 Four processes (tests/concurrent_work.py), each with its own app and database
 connections, start together at a barrier and hit the same rows: the reference
-counter, the same tasks, the same staff account, the audit chain's head. What
+counter, the same tasks, the same staff account, the audit chain's head, the
+same one-time code. What
 the parent then reads back must be what a one-at-a-time run would have left.
 """
 
@@ -17,7 +18,8 @@ from sqlalchemy import func, select
 
 from dsr import audit
 from dsr.extensions import db
-from dsr.models import AuditEvent, DataRequest, StaffUser, Task
+from dsr.identity import codes
+from dsr.models import AuditEvent, DataRequest, IdentityClaim, StaffUser, Task
 from dsr.models.task import TaskStatus as T
 from dsr.operations import create_request, transition_to, verify
 from dsr.status import RequestStatus as S
@@ -168,3 +170,32 @@ def test_the_audit_chain_holds_under_parallel_writers(app, in_parallel):
         for writer in range(PROCESSES):  # each writer's events in the order it wrote them
             mine = [event.data["n"] for event in events if event.data["writer"] == writer]
             assert mine == list(range(per_process))
+
+
+def test_parallel_wrong_codes_are_all_counted_and_void_the_code_at_the_limit(app, in_parallel):
+    phone = "+33612345678"
+    with app.app_context():
+        request = create_request(
+            {
+                "type": "access",
+                "email": "guess@example.org",
+                "name": "Gus Guess",
+                "identifiers": {"phone": phone},
+                "details": {},
+                "language": "fr",
+            }
+        )
+        verify(request, request.verify_nonce)
+        _claim, code = codes.issue(request, "phone", phone)
+        db.session.commit()
+        request_id, wrong = request.id, f"{(int(code) + 1) % 10**6:06d}"
+    outcomes = in_parallel("guess_codes", [(request_id, phone, wrong, 3)] * PROCESSES)
+    seen = [outcome for got in outcomes for outcome in got]
+    # the first five count, the fifth voids the code; the seven after it find none waiting
+    assert seen.count("wrong") == codes.CODE_ATTEMPTS
+    assert seen.count("refused") == 3 * PROCESSES - codes.CODE_ATTEMPTS
+    with app.app_context():
+        claim = db.session.scalars(select(IdentityClaim)).one()
+        assert claim.code_attempts == codes.CODE_ATTEMPTS and claim.code_hash is None
+        assert count(AuditEvent, AuditEvent.kind == "identity.code_failed") == 1
+        assert audit.verify_chain().ok

@@ -87,14 +87,14 @@ def test_a_phone_proven_by_code_lets_the_sms_platform_answer(engine, run_jobs):
     page = status_path(engine)
     assert "still to prove" in client.get(page).get_data(as_text=True)
 
-    form = {"csrf_token": csrf_token(client, page), "value": "06 39 98 00 01"}
+    form = {"csrf_token": csrf_token(client, page), "position": "0"}
     sent = client.post(page + "/identifiers/phone/code", data=form)
     assert sent.status_code == 303, sent.get_data(as_text=True)
     run_jobs(engine)  # the text message
     [message] = text_messages(engine)
     assert message["to"] == "+33639980001" and message["reference"] == ref
     code = CODE.search(message["text"]).group(1)
-    form = {"csrf_token": csrf_token(client, page), "value": "06 39 98 00 01", "code": code}
+    form = {"csrf_token": csrf_token(client, page), "position": "0", "code": code}
     proven = client.post(page + "/identifiers/phone/prove", data=form)
     assert proven.status_code == 303
     text = client.get(page).get_data(as_text=True)

@@ -17,10 +17,13 @@ from sqlalchemy import select
 from dsr import audit, signing
 from dsr.config import ConfigError
 from dsr.extensions import db
-from dsr.identity import codes
+from dsr.identity import codes, withheld
+from dsr.identity.claims import prove_by_handler
 from dsr.identity.masking import mask
-from dsr.models import AuditEvent, DataRequest, IdentityClaim
+from dsr.models import AuditEvent, DataRequest, IdentityClaim, Task, TaskStatus, WithheldAnswer
 from dsr.models.types import utcnow
+from dsr.operations import transition_to
+from dsr.status import RequestStatus
 
 PHONE = "+33612345678"  # the phone `new_case` gives
 MASKED = "+33 6 •• •• •• 78"
@@ -42,13 +45,14 @@ def status_page(app, ref: str) -> str:
         return "/status/" + signing.sign(signing.Purpose.STATUS, request_of(app, ref).id)
 
 
-def ask_code(client, page: str, form_page: str | None = None):
-    form = {"csrf_token": csrf_token(client, form_page or page), "value": PHONE}
+def ask_code(client, page: str, form_page: str | None = None, position: str = "0"):
+    """The status page's "Send me a code", which names the phone by its position."""
+    form = {"csrf_token": csrf_token(client, form_page or page), "position": position}
     return client.post(page + "/identifiers/phone/code", data=form)
 
 
 def enter_code(client, page: str, code: str):
-    form = {"csrf_token": csrf_token(client, page), "value": PHONE, "code": code}
+    form = {"csrf_token": csrf_token(client, page), "position": "0", "code": code}
     return client.post(page + "/identifiers/phone/prove", data=form)
 
 
@@ -74,6 +78,7 @@ def test_the_status_page_says_what_is_still_to_prove(app):
     client = english(app.test_client())
     text = client.get(status_page(app, ref)).get_data(as_text=True)
     assert MASKED in text and "still to prove: we do not use it yet" in text
+    assert PHONE not in text and "612345678" not in text  # not even in the forms' fields
     assert "Send me a code" in text and "Code received by text message" not in text
     french = app.test_client().get(status_page(app, ref) + "?lang=fr").get_data(as_text=True)
     assert "à prouver" in french and "Envoyez-moi un code" in french
@@ -93,7 +98,15 @@ def test_a_right_code_proves_the_phone(app, run_jobs):
         assert claim.code_hash is None
     assert ask_code(client, page).status_code == 422  # proven already: no more codes
     audit_data = all_audit_data(app)
-    assert PHONE not in audit_data and "612345678" not in audit_data and MASKED in audit_data
+    assert PHONE not in audit_data and "612345678" not in audit_data
+    with app.app_context():
+        kinds = {e.kind: e.data for e in audit.events_for(request_of(app, ref).id)}
+        assert kinds["identity.code_sent"] == {"kind": "phone", "claim": claim.id}
+        assert kinds["identity.proven"] == {
+            "kind": "phone",
+            "claim": claim.id,
+            "method": "sms_code",
+        }
 
 
 def test_wrong_codes_void_the_code_after_five(app, run_jobs):
@@ -116,7 +129,8 @@ def test_wrong_codes_void_the_code_after_five(app, run_jobs):
         failed = next(
             e for e in audit.events_for(request_of(app, ref).id) if e.kind.endswith("failed")
         )
-        assert failed.data == {"kind": "phone", "value": MASKED, "attempts": 5}
+        claim = db.session.scalars(select(IdentityClaim)).one()
+        assert failed.data == {"kind": "phone", "claim": claim.id, "attempts": 5}
 
 
 def test_an_expired_code_is_refused(app, run_jobs):
@@ -136,7 +150,49 @@ def test_codes_are_rate_limited_per_request(make_app):
     app = make_app(INSTANCE=staff_instance(), RATELIMIT_SMS_CODE="2 per hour")
     ref = new_case(app, "open")
     client, page = english(app.test_client()), status_page(app, ref)
-    assert [ask_code(client, page).status_code for _ in range(3)] == [303, 303, 429]
+    answers = [ask_code(client, page) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [303, 303, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 3600
+
+
+def test_codes_are_rate_limited_per_phone_number(make_app):
+    """Requests naming someone's number cannot flood it: the limit follows the number."""
+    app = make_app(INSTANCE=staff_instance(), RATELIMIT_SMS_PHONE="2 per day")
+    client = english(app.test_client())
+    refs = [new_case(app, "open") for _ in range(3)]
+    first, second, other = (status_page(app, ref) for ref in refs)
+    assert ask_code(client, first, position="7").status_code == 422  # refused ones never count
+    assert [ask_code(client, page).status_code for page in (first, second)] == [303, 303]
+    refused = ask_code(client, other)
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 86400
+    with app.app_context():  # a request naming another number is not held back
+        req = request_of(app, refs[2])
+        req.identifiers = {"phone": "+33698765432"}
+        db.session.commit()
+    assert ask_code(client, other).status_code == 303
+
+
+def test_code_checks_are_rate_limited_per_request(make_app, run_jobs):
+    app = make_app(INSTANCE=staff_instance(), RATELIMIT_SMS_CODE_CHECK="3 per hour")
+    ref = new_case(app, "open")
+    client, page = english(app.test_client()), status_page(app, ref)
+    ask_code(client, page)
+    run_jobs()
+    wrong = f"{(int(sent_code(app)) + 1) % 10**6:06d}"
+    answers = [enter_code(client, page, wrong) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 3600
+    assert enter_code(client, page, sent_code(app)).status_code == 429  # even the right one
+
+
+def test_an_identifier_the_request_does_not_give_is_refused(make_app):
+    app = make_app(INSTANCE=staff_instance(), RATELIMIT_SMS_CODE="10 per hour")
+    ref = new_case(app, "open")
+    client, page = english(app.test_client()), status_page(app, ref)
+    for position in ("1", "-1", "x", ""):
+        answer = ask_code(client, page, position=position)
+        assert answer.status_code == 422
+        assert "not one of the identifiers the request gives" in answer.get_data(as_text=True)
 
 
 def test_a_closed_request_takes_no_proof(app):
@@ -226,7 +282,8 @@ def test_the_case_page_proves_an_identifier(app, handler_client, viewer_client):
             e for e in audit.events_for(request_of(app, ref).id) if e.kind == "identity.proven"
         ]
         assert event.actor == "staff:handler@staff.example"
-        assert event.data == {"kind": "phone", "value": MASKED, "method": "handler"}
+        claim = db.session.scalars(select(IdentityClaim)).one()
+        assert event.data == {"kind": "phone", "claim": claim.id, "method": "handler"}
 
 
 def test_nothing_to_run_again_is_said(app, handler_client):
@@ -300,3 +357,131 @@ def test_openapi_describes_the_proof(app):
     operation = doc["paths"]["/requests/{ref}/identifiers/{kind}/prove"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(operation["responses"])
     assert operation["security"] == [{"bearerAuth": []}]
+
+
+# --- withheld answers and running again -----------------------------------
+
+OTHER = "camille.durand@example.com"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"email": OTHER},
+        {"contactEmail": OTHER},
+        {"userEmail": " Camille.Durand@Example.com "},
+        {"emails": ["alice@example.org", OTHER]},
+        {"mail_pro": OTHER},
+        {"email_1": OTHER},
+        {"contact": {"email": OTHER}},
+        {"people": [{"name": "C", "reach": {"at": [OTHER]}}]},
+    ],
+)
+def test_another_email_is_found_in_any_value(record):
+    assert withheld.carries_other_email(record, "alice@example.org")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"email": "Alice@Example.org", "backup": {"emails": [" alice@example.org"]}},
+        {"note": "write to camille.durand@example.com"},  # text, not an address
+        {"handle": "@camille", "weird": "a@b", "n": 3, "none": None, "flag": True},
+        {"camille.durand@example.com": "a key is not a value"},
+    ],
+)
+def test_the_verified_email_and_other_text_are_not_another_email(record):
+    assert not withheld.carries_other_email(record, "alice@example.org")
+
+
+def held_task(app, ref: str, *, hours_ago: int = 1) -> str:
+    """A finished task of the "archive" system whose answer carries another email; its id."""
+    with app.app_context():
+        req = request_of(app, ref)
+        task = Task(
+            request_id=req.id,
+            connector="archive",
+            action="access",
+            status=TaskStatus.SUCCEEDED,
+            finished_at=utcnow() - timedelta(hours=hours_ago),
+        )
+        db.session.add(task)
+        db.session.flush()
+        with withheld.writer(task) as sink:
+            sink.write("customers", {"name": "C. Durand", "contact": {"email": OTHER}})
+            task.record_counts = sink.commit()
+        db.session.commit()
+        return task.id
+
+
+def decide(client, url: str, task_id: str, decision: str) -> str:
+    answer = client.post(
+        f"/staff/tasks/{task_id}/withheld/{decision}", data={"csrf_token": csrf_token(client, url)}
+    )
+    assert answer.status_code == 303
+    return client.get(url).get_data(as_text=True)
+
+
+def held_status(app, task_id: str) -> str:
+    with app.app_context():
+        return (
+            db.session.scalars(select(WithheldAnswer).where(WithheldAnswer.task_id == task_id))
+            .one()
+            .status
+        )
+
+
+def test_viewers_see_that_records_are_withheld_not_the_records(app, handler_client, viewer_client):
+    ref = new_case(app, "review")
+    held_task(app, ref)
+    url = f"/staff/requests/{ref}"
+    seen = viewer_client.get(url).get_data(as_text=True)
+    assert "the answer (1 record) is withheld until a handler decides" in seen
+    assert OTHER not in seen and "Withheld: records carrying another email" not in seen
+    page = handler_client.get(url).get_data(as_text=True)
+    assert OTHER in page and "Withheld: records carrying another email" in page
+
+
+@pytest.mark.parametrize("closed", ["completed", "results_deleted"])
+def test_a_closed_request_takes_no_release(app, handler_client, closed):
+    ref = new_case(app, "review")
+    task_id = held_task(app, ref)
+    with app.app_context():
+        req = request_of(app, ref)
+        if closed == "completed":
+            transition_to(req, RequestStatus.COMPLETED, actor="system")
+        else:
+            req.results_deleted_at = utcnow()
+        db.session.commit()
+    url = f"/staff/requests/{ref}"
+    page = decide(handler_client, url, task_id, "release")
+    assert "withheld records can only be discarded" in page
+    assert held_status(app, task_id) == "held"
+    decide(handler_client, url, task_id, "discard")
+    assert held_status(app, task_id) == "discarded"
+
+
+def test_a_request_in_review_takes_a_release(app, handler_client):
+    ref = new_case(app, "review")
+    task_id = held_task(app, ref)
+    page = decide(handler_client, f"/staff/requests/{ref}", task_id, "release")
+    assert "The withheld records are released into the results." in page
+    assert held_status(app, task_id) == "released"
+
+
+def test_running_again_twice_runs_once(app, handler_client):
+    ref = new_case(app, "review")
+    held_task(app, ref, hours_ago=2)
+    with app.app_context():
+        prove_by_handler(request_of(app, ref), "phone", PHONE, note="a bill", actor="staff:h")
+        db.session.commit()
+    url = f"/staff/requests/{ref}"
+    rerun = {"csrf_token": csrf_token(handler_client, url)}
+    assert handler_client.post(f"{url}/rerun", data=rerun).status_code == 303
+    assert "The tasks run again" in handler_client.get(url).get_data(as_text=True)
+    assert handler_client.post(f"{url}/rerun", data=rerun).status_code == 303
+    page = handler_client.get(url).get_data(as_text=True)
+    assert "Nothing was run again: No task would find more" in page
+    with app.app_context():
+        kinds = [e.kind for e in audit.events_for(request_of(app, ref).id)]
+        assert kinds.count("identity.tasks_rerun") == 1 and kinds.count("task.rerun") == 1

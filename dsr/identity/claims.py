@@ -5,14 +5,15 @@ other identifier the subject typed (a phone number, a customer number) is
 claimed until proven, and `proven_subject` (what connectors match on) holds
 only the proven ones. A claim's status changes only through
 `transition_claim`, which checks the table, records who and when, and writes
-the audit event, whose data carries the identifier masked: the chain can
-never be edited later.
+the audit event, whose data names the claim (kind and id) and never the
+identifier, not even masked: the chain can never be edited later.
 """
 
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from connectors.matching import NORMALISERS, Subject
 from dsr import audit
@@ -122,25 +123,48 @@ def unmatched_reason(request: DataRequest, match_on: tuple[str, ...]) -> str:
     )
 
 
+def identifier_at(request: DataRequest, kind: str, position: str) -> Identifier:
+    """The request's `position`-th identifier of `kind` (from 0, as the status page lists them).
+
+    The subject's page names an identifier so, not by its value, which it shows masked only.
+    """
+    of_kind = [ident for ident in identifiers(request) if ident.kind == kind]
+    if not (position.isascii() and position.isdigit() and int(position) < len(of_kind)):
+        raise NotClaimed(_("This is not one of the identifiers the request gives."))
+    return of_kind[int(position)]
+
+
 def claim_for(request: DataRequest, kind: str, value: str) -> IdentityClaim:
     """The claim row of one of the request's identifiers, created if needed; NotClaimed if not."""
     normalised = normalise(kind, value) if kind in KINDS and value else None
     for ident in identifiers(request):
         if (ident.kind, ident.normalised) == (kind, normalised):
-            if ident.claim is not None:
-                return ident.claim
-            claim = IdentityClaim(
-                request_id=request.id,
-                kind=kind,
-                value=ident.value,
-                normalised=normalised,
-                status=ClaimStatus.CLAIMED,
-                code_attempts=0,
-            )
-            db.session.add(claim)
-            db.session.flush()
-            return claim
+            return ident.claim or _create_claim(request, ident)
     raise NotClaimed(_("This is not one of the identifiers the request gives."))
+
+
+def _create_claim(request: DataRequest, ident: Identifier) -> IdentityClaim:
+    """The identifier's first claim row; the one a parallel transaction just created, if any."""
+    claim = IdentityClaim(
+        request_id=request.id,
+        kind=ident.kind,
+        value=ident.value,
+        normalised=ident.normalised,
+        status=ClaimStatus.CLAIMED,
+        code_attempts=0,
+    )
+    try:
+        with db.session.begin_nested():  # a savepoint: losing the race keeps the transaction
+            db.session.add(claim)
+    except IntegrityError:
+        return db.session.scalars(
+            select(IdentityClaim).where(
+                IdentityClaim.request_id == request.id,
+                IdentityClaim.kind == ident.kind,
+                IdentityClaim.normalised == ident.normalised,
+            )
+        ).one()
+    return claim
 
 
 def transition_claim(
@@ -163,7 +187,7 @@ def transition_claim(
         f"identity.{target}",
         actor=actor,
         request_id=claim.request_id,
-        data={"kind": claim.kind, "value": mask(claim.kind, claim.normalised), "method": method},
+        data={"kind": claim.kind, "claim": claim.id, "method": method},
     )
 
 

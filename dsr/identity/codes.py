@@ -2,7 +2,10 @@
 
 A code has six digits, lives `CODE_MINUTES` and takes at most
 `CODE_ATTEMPTS` wrong guesses, after which it is void (and the audit log says
-so); asking for codes is rate-limited per request (`RATELIMIT_SMS_CODE`).
+so); the count is kept under a lock on the claim row, so guesses sent in
+parallel each count. Asking for codes is rate-limited per request
+(`RATELIMIT_SMS_CODE`) and per phone number (`RATELIMIT_SMS_PHONE`), and
+checking them per request (`RATELIMIT_SMS_CODE_CHECK`): `dsr.web.limits`.
 Only an HMAC of the code is stored, keyed with the app's secret and the claim,
 so a copy of the database does not give the codes away.
 """
@@ -16,8 +19,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from dsr import audit
+from dsr.extensions import db
 from dsr.identity import claims
-from dsr.identity.masking import mask
 from dsr.models import ClaimStatus, DataRequest, IdentityClaim, ProofMethod
 from dsr.models.types import utcnow
 
@@ -42,7 +45,7 @@ def issue(request: DataRequest, kind: str, value: str) -> tuple[IdentityClaim, s
     """A new code for one of the request's phone numbers; the caller commits, then sends it."""
     if kind != "phone":
         raise claims.NotClaimed(_("Only a phone number can be proven by a code."))
-    claim = claims.claim_for(request, kind, value)
+    claim = locked(claims.claim_for(request, kind, value))
     if claim.status == ClaimStatus.PROVEN:
         raise claims.AlreadyProven(_("This identifier is proven already."))
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -52,9 +55,16 @@ def issue(request: DataRequest, kind: str, value: str) -> tuple[IdentityClaim, s
         "identity.code_sent",
         actor="subject",
         request_id=request.id,
-        data={"kind": kind, "value": mask(kind, claim.normalised)},
+        data={"kind": kind, "claim": claim.id},
     )
     return claim, code
+
+
+def locked(claim: IdentityClaim) -> IdentityClaim:
+    """The claim read again under a row lock held until the commit (PostgreSQL; SQLite's
+    transactions take the write lock as they begin): parallel guesses wait their turn."""
+    db.session.refresh(claim, with_for_update=True)
+    return claim
 
 
 def check(claim: IdentityClaim, code: str) -> bool:
@@ -62,6 +72,7 @@ def check(claim: IdentityClaim, code: str) -> bool:
 
     A wrong one counts; the last allowed wrong one voids the code. The caller commits.
     """
+    locked(claim)
     if claim.code_hash is None:
         raise CodeRefused(_("No code is waiting: ask for a new one."))
     if claim.code_expires_at <= utcnow():
@@ -80,7 +91,7 @@ def check(claim: IdentityClaim, code: str) -> bool:
             request_id=claim.request_id,
             data={
                 "kind": claim.kind,
-                "value": mask(claim.kind, claim.normalised),
+                "claim": claim.id,
                 "attempts": claim.code_attempts,
             },
         )

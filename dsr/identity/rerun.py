@@ -4,7 +4,9 @@ A request whose tasks ran on the email alone (the phone was not proven yet)
 reaches `review` with the phone's systems skipped. Once an identifier is
 proven, a handler may run again every finished task (skipped or done) of a
 system that matches on its kind and ran before the proof; the request goes
-back to `processing` and to `review` when they are done.
+back to `processing` and to `review` when they are done. The request row is
+locked first, as `processing.start` does: of two clicks at once, the second
+finds the request in `processing` and nothing to run.
 """
 
 from flask_babel import gettext as _
@@ -42,6 +44,7 @@ def rerunnable(request: DataRequest) -> list[Task]:
 
 def rerun(request: DataRequest, *, actor: str) -> list[Task]:
     """review -> processing with the tasks of `rerunnable`, queued again."""
+    db.session.refresh(request, with_for_update=True)  # two handlers clicking at once
     tasks = rerunnable(request)
     if not tasks:
         raise processing.NotAllowed(

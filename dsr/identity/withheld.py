@@ -8,7 +8,12 @@ to a withheld one (a customer's trips carry no email), so the whole answer
 of the task is withheld: it is written through the ordinary `ResultWriter`,
 then moved aside to `<task id>.withheld` beside the task's folder. A handler
 releases it into the results ("they belong to this person") or discards it;
-each decision is an audit event.
+each decision is an audit event. Release is possible only while the request
+is being handled (`processing` or `review`) and its results are kept.
+
+A record carries another email when any of its string values, at any depth
+(nested objects, lists), is an email address other than the verified one:
+whatever the field is called (`contactEmail`, `emails: [...]`, `contact.email`).
 """
 
 import os
@@ -27,25 +32,48 @@ from dsr import audit, results
 from dsr.extensions import db
 from dsr.models import DataRequest, HeldStatus, Task, WithheldAnswer
 from dsr.models.types import utcnow
+from dsr.status import RequestStatus
 
-#: record keys that hold an email address: email, e_mail, mail, courriel, contact_email...
-EMAIL_KEY = re.compile(r"(^|_)(e_?mail|courriel)(_?address|_?adresse)?$|^mail$")
+#: a whole value that is an email address: local part, @, dotted domain of letters, digits, -
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+#: the request statuses in which a withheld answer may still join the results
+RELEASABLE = frozenset({RequestStatus.PROCESSING, RequestStatus.REVIEW})
 
 
-class NotHeld(Exception):
-    """There is no withheld answer waiting for a decision; the message says why."""
+class WithheldError(Exception):
+    """A decision on a withheld answer that cannot be made; the message says why."""
 
 
-def is_email_key(key: str) -> bool:
-    return bool(EMAIL_KEY.search(re.sub(r"[^a-z0-9]+", "_", str(key).lower()).strip("_")))
+class NotHeld(WithheldError):
+    """There is no withheld answer waiting for a decision."""
+
+
+class ReleaseRefused(WithheldError):
+    """The request is no longer handled, or its results are deleted: nothing may join them."""
+
+
+def strings(value: Any):
+    """Every string in `value`, through nested mappings and lists (keys excluded)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def carries_other_email(record: Mapping[str, Any], email: str) -> bool:
-    """Whether a record has an email field whose address is not `email` (normalised)."""
+    """Whether any value of the record, at any depth, is an email address other than
+    `email` (normalised)."""
     return any(
-        isinstance(value, str) and "@" in value and normalise_email(value) != email
-        for key, value in record.items()
-        if is_email_key(key)
+        EMAIL.fullmatch(value.strip()) and normalise_email(value) != email
+        for value in strings(record)
     )
 
 
@@ -160,6 +188,14 @@ def decide(answer: WithheldAnswer, status: HeldStatus, actor: str) -> None:
 def release(task: Task, *, actor: str) -> None:
     """The handler holds the withheld records to be this person's: they join the results."""
     answer = waiting(task)
+    request = task.request
+    if request.status not in RELEASABLE or request.results_deleted_at is not None:
+        raise ReleaseRefused(
+            _(
+                "The request is no longer being handled or its results are deleted: "
+                "withheld records can only be discarded."
+            )
+        )
     folder, held = results.task_folder(task), held_folder(task)
     shutil.rmtree(folder, ignore_errors=True)
     if held.exists():

@@ -3,6 +3,8 @@
 Two limits guard submissions and resends: one per client IP, one per email
 address named in the body (so one address cannot be flooded from many IPs).
 On the callback endpoint only refused signatures (401) count, per client IP.
+One-time codes by text message: sent per request and per phone number (so
+requests naming someone's number cannot flood it), checked per request.
 Counters live in Redis.
 
 A refusal is a 429 with `Retry-After`. The `X-RateLimit-*` headers on every
@@ -18,7 +20,9 @@ from flask import after_this_request, current_app, request
 from flask_limiter import RequestLimit
 
 from dsr import signing
-from dsr.extensions import limiter
+from dsr.extensions import db, limiter
+from dsr.identity import claims
+from dsr.models import DataRequest
 
 
 def email_key() -> str:
@@ -78,12 +82,51 @@ def status_link_key() -> str:
         return "request:invalid"
 
 
+def phone_key() -> str:
+    """The normalised phone number a code request names (its kind and position on the
+    status page), for per-number limits; anything unresolved shares one key."""
+    try:
+        token = signing.load(signing.Purpose.STATUS, request.view_args["token"])
+    except (signing.TokenError, KeyError):
+        return "phone:none"
+    req = db.session.get(DataRequest, token.request_id)
+    if req is None:
+        return "phone:none"
+    try:
+        ident = claims.identifier_at(req, "phone", request.form.get("position", ""))
+    except claims.NotClaimed:
+        return "phone:none"
+    return "phone:" + ident.normalised
+
+
+def code_sent(response) -> bool:
+    return response.status_code == 303
+
+
 #: on the view that sends a one-time code by text message, per request
 limit_codes = limiter.limit(
     lambda: current_app.config["RATELIMIT_SMS_CODE"],
     key_func=status_link_key,
     methods=["POST"],
     scope="sms-code",
+    on_breach=add_retry_after,
+)
+#: on the same view, per phone number: only codes actually sent count
+limit_codes_per_phone = limiter.limit(
+    lambda: current_app.config["RATELIMIT_SMS_PHONE"],
+    key_func=phone_key,
+    methods=["POST"],
+    scope="sms-phone",
+    deduct_when=code_sent,
+    on_breach=add_retry_after,
+)
+#: on the view that checks a code the subject typed, per request
+limit_code_checks = limiter.limit(
+    lambda: current_app.config["RATELIMIT_SMS_CODE_CHECK"],
+    key_func=status_link_key,
+    methods=["POST"],
+    scope="sms-code-check",
+    on_breach=add_retry_after,
 )
 
 

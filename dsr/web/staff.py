@@ -199,10 +199,11 @@ def case(ref: str):
         identifiers=claims.identifiers(req),
         prove_forms=prove_forms(req) if may_act else {},
         withheld=held,
+        # held records may be another person's: handlers decide, viewers see only the counts
         held_previews={
             task_id: preview_tables(partial(withheld.preview, answer))
             for task_id, answer in held.items()
-            if answer.status == HeldStatus.HELD
+            if may_act and answer.status == HeldStatus.HELD
         },
         rerunnable=[connector_label(task.connector) for task in rerun.rerunnable(req)],
     )

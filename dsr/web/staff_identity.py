@@ -12,6 +12,8 @@ from flask_login import current_user
 from dsr import processing
 from dsr.extensions import db
 from dsr.identity import claims, rerun, withheld
+from dsr.operations import InvalidTransition
+from dsr.task_status import InvalidTaskTransition
 from dsr.web.auth import role_required
 from dsr.web.staff import HANDLER, back_to, bp, request_or_404, task_or_404
 from dsr.web.staff_forms import ProveForm
@@ -56,6 +58,12 @@ def run_again(ref: str):
         db.session.rollback()
         flash(_("Nothing was run again: %(reason)s", reason=str(exc)), "error")
         return back_to(req, "identifiers")
+    except (InvalidTransition, InvalidTaskTransition):
+        db.session.rollback()
+        flash(
+            _("Nothing was run again: the request changed meanwhile; see where it stands."), "error"
+        )
+        return back_to(req, "identifiers")
     flash(_("The tasks run again with the proven identifiers."))
     return back_to(req, "tasks")
 
@@ -71,7 +79,7 @@ def decide_withheld(task_id: str, decision: str):
         return back_to(task.request, "tasks")
     try:
         act(task, actor=current_user.actor)
-    except withheld.NotHeld as exc:
+    except withheld.WithheldError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return back_to(task.request, "tasks")

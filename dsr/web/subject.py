@@ -22,7 +22,7 @@ from dsr.models import DataRequest, TaskStatus
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
-from dsr.web.limits import limit_codes, limit_resends
+from dsr.web.limits import limit_code_checks, limit_codes, limit_codes_per_phone, limit_resends
 from workflows.fields import Email
 
 logger = logging.getLogger(__name__)
@@ -224,15 +224,21 @@ def withdraw(token: str):
     return redirect(url_for("subject.status", token=token), 303)
 
 
+def named_identifier(req: DataRequest, kind: str) -> claims.Identifier:
+    """The identifier a status page's form names by its kind and position (`position`)."""
+    return claims.identifier_at(req, kind, request.form.get("position", ""))
+
+
 @bp.post("/status/<token>/identifiers/<kind>/code")
 @limit_codes
+@limit_codes_per_phone
 def send_code(token: str, kind: str):
     """Send a one-time code to one of the request's phone numbers."""
     req = status_request(token)
     if not may_prove(req):
         return render_status(req, token, code=409, error=_("This request is closed."))
     try:
-        claim, code = codes.issue(req, kind, request.form.get("value", ""))
+        claim, code = codes.issue(req, kind, named_identifier(req, kind).value)
     except claims.ClaimError as exc:
         db.session.rollback()
         return render_status(req, token, code=422, error=str(exc))
@@ -243,6 +249,7 @@ def send_code(token: str, kind: str):
 
 
 @bp.post("/status/<token>/identifiers/<kind>/prove")
+@limit_code_checks
 def prove(token: str, kind: str):
     """Check a code the subject typed; the right one proves the phone number."""
     req = status_request(token)
@@ -253,7 +260,7 @@ def prove(token: str, kind: str):
         error = _("Enter the %(digits)d digits of the code.", digits=codes.CODE_DIGITS)
         return render_status(req, token, code=400, error=error)
     try:
-        claim = claims.claim_for(req, kind, request.form.get("value", ""))
+        claim = claims.claim_for(req, kind, named_identifier(req, kind).value)
         proven = codes.check(claim, entered)
     except claims.ClaimError as exc:
         db.session.rollback()
