@@ -25,7 +25,6 @@ from flask_babel import force_locale
 
 from dsr import audit
 from dsr.extensions import db
-from dsr.identity.masking import mask_phone
 from dsr.mail import safe_part
 from dsr.models import DataRequest
 from dsr.models.types import utcnow
@@ -63,7 +62,7 @@ def send_sms_job(request_id: int, to: str, template: str, context: dict) -> None
         "sms.sent",
         actor="system",
         request_id=request.id,
-        data={"template": template, "to": mask_phone(to)},
+        data={"template": template},  # never the number: the chain cannot forget it
     )
     db.session.commit()
 

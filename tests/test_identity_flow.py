@@ -111,6 +111,10 @@ def test_a_phone_proven_by_code_lets_the_sms_platform_answer(engine, run_jobs):
         kinds
     )
     assert "identity.answer_withheld" not in kinds
+    with engine.app_context():  # the chain, which can never forget, never held her number
+        req = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
+        chain = json.dumps([event.data for event in audit.events_for(req.id)], ensure_ascii=False)
+    assert "39980001" not in chain and "+33 6" not in chain and "•" not in chain
 
 
 def signed_in_handler(app):

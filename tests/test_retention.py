@@ -110,7 +110,7 @@ def test_purge_deletes_results_and_keys_then_anonymises_keeping_the_chain(app, r
     with app.app_context():
         task = db.session.scalar(select(Task).where(Task.request_id == gone.id))
         assert (task.last_error, task.outcome, task.record_counts) == (None, None, {"contacts": 1})
-        # the proven phone number goes too; the chain keeps only its masked form
+        # the proven phone number goes too; the chain never held it
         assert db.session.scalars(select(IdentityClaim.request_id)).all().count(gone.id) == 0
 
     for ref in (cases["recent"], cases["open"]):

@@ -5,5 +5,5 @@
 - `codes`: proof by a one-time code sent to the phone;
 - `withheld`: an answer whose records carry another email waits for a handler;
 - `rerun`: tasks that a new proof lets find more, run again;
-- `masking`: identifiers as the audit log and the subject's page show them.
+- `masking`: identifiers as the subject's pages show them.
 """

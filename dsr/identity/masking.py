@@ -1,4 +1,4 @@
-"""Identifiers shown partly hidden, for the audit chain (which can never be edited) and links.
+"""Identifiers shown partly hidden, on the subject's pages and in what they are told.
 
 `+33639980001` reads `+33 6 •• •• •• 01`: enough for a person to recognise
 their number, not enough to call it.
