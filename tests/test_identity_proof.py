@@ -485,3 +485,40 @@ def test_running_again_twice_runs_once(app, handler_client):
     with app.app_context():
         kinds = [e.kind for e in audit.events_for(request_of(app, ref).id)]
         assert kinds.count("identity.tasks_rerun") == 1 and kinds.count("task.rerun") == 1
+
+
+def api_post(app, token: str, path: str):
+    return app.test_client().post(
+        f"/api/v1{path}", headers={**bearer(token), "Accept-Language": "en"}
+    )
+
+
+def test_the_api_decides_on_withheld_answers(app, staff_tokens):
+    released, discarded = (held_task(app, new_case(app, "review")) for _ in range(2))
+    assert error(api_post(app, staff_tokens["viewer"], f"/tasks/{released}/withheld/release"), 403)
+    assert error(api_post(app, staff_tokens["handler"], "/tasks/nope/withheld/release"), 404)
+    assert (
+        api_post(app, staff_tokens["handler"], f"/tasks/{released}/withheld/keep").status_code
+        == 404
+    )
+    answer = api_post(app, staff_tokens["handler"], f"/tasks/{released}/withheld/release")
+    assert answer.status_code == 200 and answer.get_json()["withheld"]["status"] == "released"
+    again = error(
+        api_post(app, staff_tokens["handler"], f"/tasks/{released}/withheld/release"), 409
+    )
+    assert again["code"] == "not_allowed"
+    gone = api_post(app, staff_tokens["admin"], f"/tasks/{discarded}/withheld/discard")
+    assert gone.status_code == 200 and held_status(app, discarded) == "discarded"
+
+
+def test_the_api_runs_tasks_again_with_proven_identifiers(app, staff_tokens):
+    ref = new_case(app, "review")
+    held_task(app, ref, hours_ago=2)
+    nothing = error(api_post(app, staff_tokens["handler"], f"/requests/{ref}/rerun"), 409)
+    assert nothing["code"] == "nothing_to_rerun"
+    with app.app_context():
+        prove_by_handler(request_of(app, ref), "phone", PHONE, note="a bill", actor="staff:h")
+        db.session.commit()
+    assert error(api_post(app, staff_tokens["viewer"], f"/requests/{ref}/rerun"), 403)
+    answer = api_post(app, staff_tokens["handler"], f"/requests/{ref}/rerun")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "processing"

@@ -317,6 +317,48 @@ def prove_operation() -> dict:
     return operation
 
 
+def rerun_operation() -> dict:
+    return staff_operation(
+        "rerunWithProvenIdentifiers",
+        "Run again the tasks that identifiers proven since could let find more "
+        "(staff: handler and above)",
+        "For a request in `review`: every finished task of a system that matches on an "
+        "identifier proven after it ran is queued again; the request goes back to "
+        "`processing`.",
+        REF,
+        {
+            "200": {"description": "Queued again.", "content": json_content("RequestDetail")},
+            "404": error_response("No request with this reference (`not_found`)."),
+            "409": error_response(
+                "No task would find more, or the request is not in review (`nothing_to_rerun`)."
+            ),
+        },
+    )
+
+
+def withheld_operation() -> dict:
+    operation = staff_operation(
+        "decideWithheldAnswer",
+        "Release or discard a task's withheld answer (staff: handler and above)",
+        "An answer whose records carry another email address than the confirmed one is "
+        "withheld. `release`: they belong to this person and join the results (only while "
+        "the request is `processing` or `review`); `discard`: they are deleted.",
+        TASK_ID,
+        {
+            "200": {"description": "Decided.", "content": json_content("Task")},
+            "404": error_response("No task with this id (`not_found`)."),
+            "409": error_response(
+                "Nothing of this task is withheld and waiting, or the "
+                "request is closed (`not_allowed`)."
+            ),
+        },
+    )
+    operation["parameters"].append(
+        path_parameter("decision", "What becomes of the answer.", enum=["release", "discard"])
+    )
+    return operation
+
+
 def callback_operation() -> dict:
     return {
         "operationId": "receiveCallback",
@@ -388,5 +430,9 @@ def add(spec: APISpec) -> None:
     spec.path(
         path="/requests/{ref}/identifiers/{kind}/prove", operations={"post": prove_operation()}
     )
+    spec.path(path="/requests/{ref}/rerun", operations={"post": rerun_operation()})
     spec.path(path="/tasks/{task_id}/retry", operations={"post": retry_operation()})
+    spec.path(
+        path="/tasks/{task_id}/withheld/{decision}", operations={"post": withheld_operation()}
+    )
     spec.path(path="/callbacks/{task_id}", operations={"post": callback_operation()})
