@@ -4,6 +4,7 @@ and in English, from the demo instance's processing register."""
 import copy
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -14,7 +15,7 @@ from dsr.extensions import db
 from dsr.letters import blocks
 from dsr.letters.access import Withheld, access_letter
 from dsr.letters.register import localized
-from dsr.models import Task
+from dsr.models import DataRequest, Task
 from dsr.operations import create_request
 
 DEMO = load_instance(str(DEMO_CONFIG))
@@ -91,8 +92,6 @@ def camille(app, language: str, found: dict, *, statuses: dict | None = None) ->
 
 
 def letter(app, request_id: int, **kwargs) -> bytes:
-    from dsr.models import DataRequest
-
     with app.app_context():
         return access_letter(
             db.session.get(DataRequest, request_id), answered_at=ANSWERED, **kwargs
@@ -118,7 +117,9 @@ class Read:
 
 
 def date_in(language: str, instant: datetime) -> str:
-    return format_date(instant.date(), "long", locale=language)
+    """A date as the letter writes it: in the controller's time zone and the language."""
+    local = instant.astimezone(ZoneInfo(DEMO["controller"]["timezone"]))
+    return format_date(local.date(), "long", locale=language)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
@@ -135,12 +136,11 @@ def test_the_letter_holds_every_item_of_article_15(app, language):
 
     # the request and its dates
     with app.app_context():
-        from dsr.models import DataRequest
-
         request = db.session.scalars(db.select(DataRequest)).one()
         ref, received = request.ref, request.received_at
     assert ref in read.paragraphs[0]
     assert read.document.core_properties.language == language
+    assert read.document.core_properties.title == read.paragraphs[0]
     dates = {row[1] for row in read.table_with({"fr": "Référence", "en": "Reference"}[language])}
     assert {ref, date_in(language, received), date_in(language, VERIFIED)} <= dates
     assert date_in(language, ANSWERED) in dates

@@ -21,7 +21,6 @@ from typing import IO
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-import workflows
 from dsr import systems
 from dsr.letters import blocks, docx_render
 from dsr.letters.register import activities_for, localized
@@ -69,10 +68,7 @@ def write_access_letter(
     context = letter_context(request, withheld, answered_at or utcnow())
     with force_locale(request.language):
         markup = render_template(TEMPLATE, **context)
-        title = str(workflows.get(request.type).title)
-    docx_render.write(
-        blocks.parse(markup), stream, language=request.language, title=title, footer=request.ref
-    )
+    docx_render.write(blocks.parse(markup), stream, language=request.language, footer=request.ref)
 
 
 def letter_context(request: DataRequest, withheld: list[Withheld], answered_at: datetime) -> dict:
@@ -109,7 +105,7 @@ def system_rows(task: Task) -> dict:
     """One system's part of the table: its label, what it was asked and what it returned.
 
     `searched` is False when the system was not asked (no identifier it finds people by)
-    or did not answer; `tables` is then empty, as it is for a system that found nothing.
+    or did not answer; `tables` holds only the tables that returned records.
     """
     counts = task.record_counts or {}
     return {

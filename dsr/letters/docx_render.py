@@ -24,8 +24,9 @@ MUTED = RGBColor(0x55, 0x55, 0x55)
 HEADING_SIZES = {0: 18, 1: 13, 2: 11.5}
 
 
-def write(letter: Letter, stream: IO[bytes], *, language: str, title: str, footer: str) -> None:
-    """Write `letter` as a DOCX document to the binary `stream`."""
+def write(letter: Letter, stream: IO[bytes], *, language: str, footer: str) -> None:
+    """Write `letter` as a DOCX document to the binary `stream`; `footer` goes before the
+    page numbers (the request's reference)."""
     document = Document()
     style(document, language)
     page(document, letter.header, footer)
@@ -42,7 +43,8 @@ def write(letter: Letter, stream: IO[bytes], *, language: str, title: str, foote
         elif isinstance(item, PageBreak):
             document.add_page_break()
     properties = document.core_properties
-    properties.title, properties.language = title, language
+    titles = [item.text for item in letter.blocks if isinstance(item, Heading) and not item.level]
+    properties.title, properties.language = (titles or [""])[0], language
     properties.author = letter.header[0] if letter.header else ""
     document.save(stream)
 
