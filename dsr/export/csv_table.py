@@ -32,13 +32,18 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+#: one encoder for every cell (json.dumps with options makes a new one at each call)
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def cell(value: Any) -> str:
     """What a record's value becomes in a CSV cell."""
-    if isinstance(value, str):
-        return neutralise(value)
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_START) else value
     if value is None:
         return ""
-    return json.dumps(value, ensure_ascii=False)
+    return str(value) if kind is int else to_json(value)
 
 
 def entry_name(connector: str, table: str) -> str:
@@ -66,6 +71,6 @@ def write_csv(out: TextWriter, header: list[str], records: Iterable[dict]) -> in
     writer.writerow([neutralise(key) for key in header])
     rows = 0
     for record in records:
-        writer.writerow([cell(record.get(key)) for key in header])
+        writer.writerow(map(cell, map(record.get, header)))
         rows += 1
     return rows

@@ -12,9 +12,8 @@ import json
 from dsr.export.selection import Selection, TablePart
 from dsr.export.streams import TextWriter
 
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+#: one encoder for every record (json.dumps with options makes a new one at each call)
+dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def write_data_json(out: TextWriter, selection: Selection) -> dict[int, list[str]]:
@@ -38,8 +37,7 @@ def write_table(out: TextWriter, part: TablePart) -> list[str]:
     seen: dict[str, None] = {}  # an ordered set
     separator = "\n   "
     for record in part.records():
-        out.write(separator)
-        out.write(dumps(record))
+        out.write(separator + dumps(record))
         separator = ",\n   "
         for key in record:
             if key not in seen:
