@@ -340,3 +340,47 @@ def test_memory_stays_flat_however_many_records(app, tmp_path):
     assert peak < 3_000_000, f"writing {written} bytes peaked at {peak} bytes"
     files = unpack(app, ref, tmp_path)
     assert len(parse_csv(files["crm/contacts.csv"])) == 20_001
+
+
+def test_an_entry_that_may_pass_4_gib_is_written_as_zip64_and_reads_back(tmp_path):
+    """Through a sealed stream zipfile cannot go back: ZIP64 is decided before the entry."""
+    from dsr import sealed
+    from dsr.export.pack import add_stream
+    from dsr.export.streams import SealedTarget
+
+    key, path = sealed.new_key(), tmp_path / "big.zip.sealed"
+    with open(path, "wb") as raw:
+        writer = sealed.SealedWriter(raw, key, "pack/test")
+        with zipfile.ZipFile(SealedTarget(writer), "w", zipfile.ZIP_DEFLATED) as archive:
+            entry = add_stream(archive, "data.json", lambda out: out.write("[1]") and 1, 2**32)
+            small = add_stream(archive, "small.csv", lambda out: out.write("a") and 1, 10)
+        writer.close()
+    with open(path, "rb") as raw:
+        clear = io.BytesIO(sealed.SealedReader(raw, key, "pack/test").read())
+    with zipfile.ZipFile(clear) as archive:
+        assert archive.read("data.json") == b"[1]" and archive.read("small.csv") == b"a"
+        offsets = {info.filename: info.header_offset for info in archive.infolist()}
+    needs = {
+        name: int.from_bytes(clear.getvalue()[at + 4 : at + 6], "little")
+        for name, at in offsets.items()
+    }  # "version needed" of each local header
+    assert needs == {"data.json": zipfile.ZIP64_VERSION, "small.csv": zipfile.DEFAULT_VERSION}
+    assert entry.sha256 == hashlib.sha256(b"[1]").hexdigest() and small.size == 1
+
+
+def test_a_build_killed_midway_leaves_nothing_to_download_and_is_swept_later(app):
+    ref = new_request(app, {"crm": CRM})
+    with app.app_context():
+        request = get(ref)
+        folder = pack_path(request).parent
+        results.make_private_folder(folder)
+        stale, running = folder / "answer.zip.sealed.dead.partial", folder / "x.partial"
+        stale.write_bytes(b"half a pack")
+        running.write_bytes(b"another build, still writing")
+        os.utime(stale, (0, 0))
+        assert not has_pack(request)
+        with pytest.raises(PackUnavailable):
+            open_pack(request)
+        build_pack(request)
+        db.session.commit()
+    assert sorted(os.listdir(folder)) == ["answer.zip.sealed", "x.partial"]

@@ -9,6 +9,7 @@ for the manifest, which goes in last. The retention purge deletes the pack
 with the results (it lives in the request's folder, sealed under its key).
 """
 
+import contextlib
 import logging
 import os
 import secrets
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 FOLDER, NAME = "pack", "answer.zip.sealed"
 DATA = "data.json"
 LETTER = "access-report.docx"
+#: a pack being written; one untouched for this long was left by a killed build
+PARTIAL, STALE_SECONDS = ".partial", 3600
 #: the person's own copy: readable by its owner only once unzipped
 ENTRY_MODE = 0o600
 
@@ -80,7 +83,8 @@ def build_pack(
         ) from exc
     path = pack_path(request)
     results.make_private_folder(path.parent)
-    partial = path.with_name(f"{NAME}.{secrets.token_hex(6)}.partial")
+    sweep(path.parent)
+    partial = path.with_name(f"{NAME}.{secrets.token_hex(6)}{PARTIAL}")
     try:
         with results.private_file(partial) as raw:
             writer = sealed.SealedWriter(raw, key, pack_context())
@@ -106,6 +110,14 @@ def build_pack(
     )
     logger.info("pack of %s built: %s records, %s bytes", request.ref, info.records, info.size)
     return info
+
+
+def sweep(folder: Path) -> None:
+    """Remove what builds killed midway left (a running build writes to its file all along)."""
+    for stale in folder.glob(f"*{PARTIAL}"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - stale.stat().st_mtime > STALE_SECONDS:
+                stale.unlink()
 
 
 def write_zip(
