@@ -134,7 +134,9 @@ def select(request: DataRequest, left_out: Iterable[LeftOut] = ()) -> Selection:
 def check(left_out: list[LeftOut], tasks: list[Task]) -> None:
     """Every left-out entry names a table (and record) that exists, with a reason."""
     counts = {
-        (task.connector, table): n for task in tasks for table, n in task.record_counts.items()
+        (task.connector, table): n
+        for task in tasks
+        for table, n in (task.record_counts or {}).items()
     }
     for item in left_out:
         stored = counts.get((item.connector, item.table))
