@@ -306,6 +306,6 @@ def test_preview_shows_the_first_records_escaped(app, run_jobs, viewer_client):
     page = text(viewer_client.get(f"/staff/requests/{ref}"))
     assert "What the systems returned" in page
     assert "letters — 7 records, the first 5 shown" in page
-    assert "&lt;script&gt;x4&lt;/script&gt;" in page and "x5" not in page
+    assert "&lt;script&gt;x4&lt;/script&gt;" in page and "&lt;script&gt;x5" not in page
     assert "<script>" not in page
     assert "boxes — 1 record" in page and "<td>old, paper</td>" in page
