@@ -59,7 +59,7 @@ def defaults(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "VERIFY_LINK_MAX_AGE": 48 * HOUR,
         "STATUS_LINK_MAX_AGE": 400 * DAY,
-        "DOWNLOAD_LINK_MAX_AGE": 7 * DAY,
+        "DOWNLOAD_LINK_MAX_AGE": 30 * DAY,
         "INFO_LINK_MAX_AGE": 14 * DAY,
         "VERIFICATION_WINDOW_DAYS": 7,
         "RATELIMIT_SUBMIT_IP": "20 per hour",
