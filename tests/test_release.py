@@ -358,3 +358,11 @@ def test_a_viewer_cannot_fetch_the_pack_from_the_case_page(app, viewer_client, r
     ref = released(app, run_jobs)
     assert viewer_client.get(f"{case_url(ref)}/export").status_code == 403
     assert "Download the answer pack" not in viewer_client.get(case_url(ref)).get_data(as_text=True)
+
+
+def test_the_openapi_document_describes_release_and_export(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "202" in paths["/requests/{ref}/release"]["post"]["responses"]
+    assert (
+        "application/zip" in paths["/requests/{ref}/export"]["get"]["responses"]["200"]["content"]
+    )
