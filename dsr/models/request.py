@@ -51,7 +51,7 @@ class DataRequest(db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: what a handler left out of the answer (Art. 15(4)): a list of
     #: {connector, table, record (0-based position or None), reason, by, at} (`dsr.release`)
-    left_out: Mapped[list] = mapped_column(JSON, default=list)
+    left_out: Mapped[list | None] = mapped_column(JSON, default=list)
     #: the release of the answer: asked for (and by whom), done, or stopped by an error;
     #: a request asked for and neither done nor failed is being built (or its job was lost)
     release_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
