@@ -23,3 +23,5 @@ class Access(RequestType):
     details_schema = AccessDetails
     auto_start = True
     connector_actions = ("access",)
+    answer = "pack"
+    answer_letter = "access"

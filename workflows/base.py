@@ -31,6 +31,12 @@ class RequestType:
     auto_start: bool = False
     #: what processing asks of every connector that supports it
     connector_actions: tuple[str, ...] = ()
+    #: what comes once every task has finished and a handler releases the answer:
+    #: "pack" builds the answer pack (`dsr.export`) and mails the person a download
+    #: link; None: the type has no pack (its case is closed otherwise)
+    answer: str | None = None
+    #: the letter that goes in the pack, by its name in `dsr.letters` ("access"), or None
+    answer_letter: str | None = None
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:

@@ -49,6 +49,15 @@ class DataRequest(db.Model):
     results_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when the retention purge emptied the personal data; the row stays as a tombstone
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: what a handler left out of the answer (Art. 15(4)): a list of
+    #: {connector, table, record (0-based position or None), reason, by, at} (`dsr.release`)
+    left_out: Mapped[list | None] = mapped_column(JSON, default=list)
+    #: the release of the answer: asked for (and by whom), done, or stopped by an error;
+    #: a request asked for and neither done nor failed is being built (or its job was lost)
+    release_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    release_requested_by: Mapped[str | None] = mapped_column(String(254))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_error: Mapped[str | None] = mapped_column(String(2000))
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

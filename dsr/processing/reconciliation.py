@@ -3,8 +3,9 @@
 Everything that could lose a job (Redis restarted, a worker killed, an
 enqueue that failed after the commit) leaves a task `pending`, `queued` or
 `running` without a live job; `reconcile` enqueues it again. It also fails
-tasks whose callback never came, and moves to review a request whose last
-task finished without moving it (a crash between the two).
+tasks whose callback never came, moves to review a request whose last
+task finished without moving it (a crash between the two), and enqueues again
+a release whose job was lost (`dsr.release.answer`).
 """
 
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from dsr.processing.actions import done_by_hand
 from dsr.processing.finishing import fail, finish_if_done, lock
 from dsr.processing.planning import JOB_MARGIN, PENDING_GRACE, dispatch
 from dsr.queue import redis_connection
+from dsr.release.answer import reconcile_releases
 from dsr.status import RequestStatus
 from dsr.task_status import move
 
@@ -123,4 +125,5 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         "requeued": len(again),
         "timed_out": time_out_callbacks(now),
         "reviewed": review_finished(),
+        "releases": reconcile_releases(now),
     }

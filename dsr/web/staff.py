@@ -23,10 +23,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from dsr import audit, caseload, processing, results, staff, systems
+from dsr.export.reading import has_pack
 from dsr.extensions import db, limiter
 from dsr.identity import claims, rerun, withheld
 from dsr.models import DataRequest, HeldStatus, StaffRole, Task
 from dsr.operations import InvalidTransition
+from dsr.release import answer, review
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
 from dsr.web.auth import note_sign_in, role_required, safe_next
@@ -179,6 +181,10 @@ def case(ref: str):
     req = request_or_404(ref)
     may_act = current_user.can(HANDLER)
     held = withheld.for_request(req)
+    has_answer = answer.releasable(req)
+    going_out, going_out_error = (
+        review.overview(req) if has_answer and req.status == RequestStatus.REVIEW else (None, None)
+    )
     return render_template(
         "staff/case.html",
         req=req,
@@ -206,6 +212,12 @@ def case(ref: str):
             if may_act and answer.status == HeldStatus.HELD
         },
         rerunnable=[connector_label(task.connector) for task in rerun.rerunnable(req)],
+        has_answer=has_answer,
+        going_out=going_out,
+        going_out_error=going_out_error,
+        release_running=answer.release_in_progress(req),
+        held_pending=any(a.status == HeldStatus.HELD for a in held.values()),
+        pack_ready=may_act and has_pack(req),
     )
 
 

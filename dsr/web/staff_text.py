@@ -69,6 +69,13 @@ EVENT_TITLES = {
     "identity.answer_released": _l("Withheld records released"),
     "identity.answer_discarded": _l("Withheld records discarded"),
     "task.cancelled": _l("Task cancelled: the request was closed"),
+    "release.left_out": _l("Left out of the answer"),
+    "release.left_out_undone": _l("Put back into the answer"),
+    "release.requested": _l("Release of the answer asked for"),
+    "release.failed": _l("The answer could not be built"),
+    "release.done": _l("Answer released"),
+    "export.built": _l("Answer pack built"),
+    "export.downloaded": _l("Answer pack downloaded"),
 }
 
 #: longest text of one value in a timeline summary

@@ -15,13 +15,16 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
 from dsr import audit, notify, operations, processing, signing, sms
+from dsr.export.errors import PackUnavailable
 from dsr.extensions import db
 from dsr.identity import claims, codes
 from dsr.identity.masking import mask
 from dsr.models import DataRequest, TaskStatus
+from dsr.release import links
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
+from dsr.web.downloads import pack_response
 from dsr.web.limits import limit_code_checks, limit_codes, limit_codes_per_phone, limit_resends
 from workflows.fields import Email
 
@@ -63,6 +66,8 @@ EVENT_SENTENCES = {
     "identity.code_failed": _l("Too many wrong codes: the code no longer works"),
     "identity.proven": _l("An identifier you gave is proven"),
     "task.cancelled": _l("Work stopped in one of our systems"),
+    "release.done": _l("Our answer is ready to download"),
+    "export.downloaded": _l("Answer downloaded"),
 }
 
 
@@ -76,9 +81,10 @@ def keep_links_private(response):
 
 
 class LinkRefused(Exception):
-    """A signed link we will not honour; `problem` is "expired", "invalid" or "used"."""
+    """A signed link we will not honour; `problem` is "expired", "invalid", "used" or
+    "unavailable" (a download link whose answer is not, or no longer, there)."""
 
-    STATUS = {"expired": 410, "invalid": 400, "used": 409}
+    STATUS = {"expired": 410, "invalid": 400, "used": 409, "unavailable": 404}
 
     def __init__(self, problem: str, purpose: Purpose):
         super().__init__(problem)
@@ -150,6 +156,9 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         may_prove=may_prove(req),
         code_minutes=codes.CODE_MINUTES,
         work_stopped=any(task.status == TaskStatus.CANCELLED for task in req.tasks),
+        download_url=url_for("subject.download", token=links.download_token(req))
+        if links.downloadable(req)
+        else None,
         error=error,
     )
     return page, code
@@ -188,6 +197,19 @@ def verify_confirm(token: str):
 def status(token: str):
     """Where the case stands, its deadline and its history."""
     return render_status(status_request(token), token)
+
+
+@bp.get("/download/<token>")
+def download(token: str):
+    """The released answer's ZIP, streamed; every download is an audit event."""
+    _payload, req = link_request(Purpose.DOWNLOAD, token)
+    if req is None or not links.downloadable(req):
+        raise LinkRefused("unavailable", Purpose.DOWNLOAD)
+    try:
+        return pack_response(req, actor="subject")
+    except PackUnavailable as exc:
+        db.session.rollback()
+        raise LinkRefused("unavailable", Purpose.DOWNLOAD) from exc
 
 
 @bp.post("/status/<token>/withdraw")

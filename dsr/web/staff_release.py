@@ -1,0 +1,105 @@
+"""The case page's review and release: leave out a table or a record, undo it, release,
+and the handler's own copy of the released pack.
+
+Views on the staff blueprint (`dsr.web.staff.bp`). Each POST carries its CSRF
+token, needs the handler role, and redirects back to the case.
+"""
+
+from flask import abort, flash, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from dsr.export.errors import PackUnavailable
+from dsr.extensions import db
+from dsr.release import answer, review
+from dsr.web.auth import role_required
+from dsr.web.downloads import pack_response
+from dsr.web.staff import HANDLER, back_to, bp, request_or_404
+
+#: the longest reason a handler may give
+REASON_LIMIT = 1000
+
+
+def record_position(text: str) -> int | None:
+    """The form's record number (1 = the first) as a 0-based position; "" for the whole table."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise review.ReviewError(_("The record number is a whole number from 1."))
+    return int(text) - 1
+
+
+@bp.post("/requests/<ref>/left-out")
+@role_required(HANDLER)
+def leave_out(ref: str):
+    """Leave a table, or one record of it, out of the answer, with the reason."""
+    req = request_or_404(ref)
+    form = request.form
+    reason = form.get("reason", "").strip()
+    try:
+        if not reason or len(reason) > REASON_LIMIT:
+            raise review.ReviewError(
+                _("Give the reason (at most %(limit)d characters).", limit=REASON_LIMIT)
+            )
+        review.leave_out(
+            req,
+            form.get("connector", ""),
+            form.get("table", ""),
+            reason,
+            record_position(form.get("record", "")),
+            actor=current_user.actor,
+        )
+    except review.ReviewError as exc:
+        db.session.rollback()
+        flash(_("Nothing was left out: %(reason)s", reason=str(exc)), "error")
+        return back_to(req, "release")
+    db.session.commit()
+    flash(_("Left out of the answer."))
+    return back_to(req, "release")
+
+
+@bp.post("/requests/<ref>/left-out/<int:position>/undo")
+@role_required(HANDLER)
+def undo_left_out(ref: str, position: int):
+    """Put back into the answer what one entry left out."""
+    req = request_or_404(ref)
+    try:
+        review.undo(req, position, actor=current_user.actor)
+    except review.ReviewError as exc:
+        db.session.rollback()
+        flash(_("Nothing was put back: %(reason)s", reason=str(exc)), "error")
+        return back_to(req, "release")
+    db.session.commit()
+    flash(_("Put back into the answer."))
+    return back_to(req, "release")
+
+
+@bp.post("/requests/<ref>/release")
+@role_required(HANDLER)
+def release(ref: str):
+    """Ask for the answer's release: built and sent in the background."""
+    req = request_or_404(ref)
+    try:
+        enqueue = answer.request_release(req, actor=current_user.actor)
+    except answer.ReleaseRefused as exc:
+        db.session.rollback()
+        flash(_("The answer was not released: %(reason)s", reason=str(exc)), "error")
+        return back_to(req, "release")
+    db.session.commit()
+    if enqueue:
+        answer.enqueue_release(req.id)
+    flash(_("The answer is being built; the person will receive an email with the link."))
+    return back_to(req, "release")
+
+
+@bp.get("/requests/<ref>/export")
+@role_required(HANDLER)
+def export(ref: str):
+    """The released pack, as the person downloads it (an audit event)."""
+    req = request_or_404(ref)
+    try:
+        return pack_response(req, actor=current_user.actor)
+    except PackUnavailable:
+        db.session.rollback()
+        abort(404)
