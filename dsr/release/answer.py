@@ -2,22 +2,26 @@
 
 `request_release` (page or API) locks the request row, checks that it is in
 review with no withheld answer awaiting a decision, marks the release as
-asked for and the caller enqueues `release_job` after the commit. The job
-takes the lock again and does the work only if the release is still asked
-for and not done: two presses, two jobs or a re-enqueue build and send one
-pack. It builds the letter (the type's `answer_letter`) and the pack (which
-replaces any earlier one only once complete), moves the request to
-`completed`, commits, then mails the download link. A PackError leaves the
-request in review with `release_error` for the case page; releasing again
-clears it. A worker killed midway leaves the release asked for and not done:
-`reconcile_releases` enqueues it again after a grace period.
+asked for, and the caller enqueues `release_job` after the commit. The job
+takes a Redis lock per request, then the row's lock, and does the work only
+if the release is still asked for and not done: two presses, two jobs or a
+re-enqueue build and send one pack. It builds the letter (the type's
+`answer_letter`) and the pack (which replaces any earlier one only once
+complete) with no transaction open, checks again under the row's lock, moves
+the request to `completed`, commits, then mails the download link. A
+PackError leaves the request in review with `release_error` for the case
+page; releasing again clears it. A worker killed midway leaves the release
+asked for and not done: `reconcile_releases` enqueues it again after a grace
+period.
 """
 
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from redis.exceptions import LockError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
@@ -122,11 +126,40 @@ def job_id(request_id: int) -> str:
 
 
 def release_job(request_id: int) -> str:
-    """Build and send the answer once; returns what it did ("released", "failed", "nothing")."""
+    """Build and send the answer once; returns what it did ("released", "failed", "nothing").
+
+    A Redis lock keeps a second worker from building the same pack at the same
+    time; the database says whether it is still to do. No transaction is open
+    while the pack is built (on SQLite it would hold the write lock for minutes).
+    """
+    guard = redis_connection().lock(
+        f"dsr:release:{request_id}", timeout=RELEASE_TIMEOUT + 60, blocking=False
+    )
+    if not guard.acquire():
+        return "nothing"  # another worker is building it
+    try:
+        return release_once(request_id)
+    finally:
+        with contextlib.suppress(LockError):  # it expired: the build outlived its time limit
+            guard.release()
+
+
+def still_to_release(request_id: int) -> DataRequest | None:
+    """The request, locked, if its release is asked for and not done; else None (committed)."""
     request = locked(request_id)
     if request is None or not release_in_progress(request) or request.status != S.REVIEW:
         db.session.commit()
+        return None
+    return request
+
+
+def release_once(request_id: int) -> str:
+    request = still_to_release(request_id)
+    if request is None:
         return "nothing"
+    for task in request.tasks:  # loaded now, so that the build asks the database nothing
+        task.request  # noqa: B018 - loads the relationship
+    db.session.commit()
     try:
         letter_name = workflows.get(request.type).answer_letter
         letter = LETTERS[letter_name](request) if letter_name else None
@@ -141,6 +174,9 @@ def release_job(request_id: int) -> str:
         db.session.commit()
         logger.warning("release of %s failed: %s", request.ref, exc)
         return "failed"
+    request = still_to_release(request_id)
+    if request is None:  # withdrawn (or done) while the pack was built: nothing is sent
+        return "nothing"
     request.released_at = utcnow()
     audit.record(
         "release.done",
