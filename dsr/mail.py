@@ -32,32 +32,36 @@ REFERENCE_HEADER = "X-DSR-Reference"
 TEMPLATE_HEADER = "X-DSR-Template"
 
 
-def send_later(request_id: int, template: str, **context) -> None:
-    """Queue an email about a request; the caller has committed the request already."""
+def send_later(request_id: int, template: str, *, to: str | None = None, **context) -> None:
+    """Queue an email about a request to its subject, or to `to` (a receiving controller);
+    the caller has committed the request already."""
     enqueue(
         send_email_job,
         request_id,
         template,
         context,
+        to,
         queue="mail",
         retries=3,
         description=f"send the {template!r} email of request {request_id}",
     )
 
 
-def send_email_job(request_id: int, template: str, context: dict) -> None:
+def send_email_job(request_id: int, template: str, context: dict, to: str | None = None) -> None:
     """Render, deliver and log one email (runs in a worker, inside an app context)."""
     request = db.session.get(DataRequest, request_id)
     if request is None:
         logger.warning("mail %s: request %s no longer exists, nothing sent", template, request_id)
         return
-    message = build_message(request, template, context)
+    message = build_message(request, template, context, to)
     backend_for(current_app.config).deliver(message)
     audit.record(
         "mail.sent",
         actor="system",
         request_id=request.id,
-        data={"template": template, "message_id": message["Message-ID"]},
+        # an email to anyone but the subject says so (never with the address)
+        data={"template": template, "message_id": message["Message-ID"]}
+        | ({"to": "recipient"} if to else {}),
     )
     db.session.commit()
     logger.info("mail %s sent for %s", template, request.ref)
@@ -84,15 +88,17 @@ def tidy(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", body.strip("\n")) + "\n"
 
 
-def build_message(request: DataRequest, template: str, context: dict) -> EmailMessage:
-    """The complete message, ready for any backend."""
+def build_message(
+    request: DataRequest, template: str, context: dict, to: str | None = None
+) -> EmailMessage:
+    """The complete message to the subject (or `to`), ready for any backend."""
     subject, body = render(request, template, context)
     sender = current_app.config["MAIL_FROM"]
     message = EmailMessage()
     message["From"] = Address(
         current_app.config["INSTANCE"]["controller"]["name"], addr_spec=sender
     )
-    message["To"] = request.email
+    message["To"] = to or request.email
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")

@@ -19,6 +19,8 @@ class Purpose(StrEnum):
     STATUS = "status"
     DOWNLOAD = "download"
     INFO = "info"
+    #: a portability pack's pull link, for the receiving controller (Art. 20(2))
+    TRANSFER = "transfer"
 
 
 #: config key holding each purpose's lifetime in seconds
@@ -27,6 +29,7 @@ MAX_AGE_KEYS = {
     Purpose.STATUS: "STATUS_LINK_MAX_AGE",
     Purpose.DOWNLOAD: "DOWNLOAD_LINK_MAX_AGE",
     Purpose.INFO: "INFO_LINK_MAX_AGE",
+    Purpose.TRANSFER: "TRANSFER_LINK_MAX_AGE",
 }
 
 

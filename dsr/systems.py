@@ -27,3 +27,8 @@ def all_connectors() -> dict[str, Connector]:
 def get(name: str) -> Connector | None:
     """A declared connector, or None if the configuration no longer declares it."""
     return all_connectors().get(name)
+
+
+def register() -> dict:
+    """The instance's processing register (Art. 30): activities and data categories."""
+    return current_app.config["INSTANCE"].get("register") or {}

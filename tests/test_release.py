@@ -10,25 +10,18 @@ from datetime import timedelta
 import docx
 import pytest
 from conftest import csrf_token, links_in_outbox, outbox_messages
+from fixtures_answers import CRM, by_ref, case_url, in_review, kinds, press, unzip, write_results
 from fixtures_staff import bearer, english, get_request, new_case
 from sqlalchemy import select
 
 from dsr import audit, results, signing
 from dsr.extensions import db
-from dsr.models import AuditEvent, DataRequest, Task, TaskStatus, WithheldAnswer
+from dsr.models import AuditEvent, DataRequest, WithheldAnswer
 from dsr.processing import reconcile
 from dsr.release import answer
 from dsr.signing import Purpose
 
 MASTER = "33" * 32
-CRM = {
-    "contacts": [
-        {"email": "alice@example.org", "name": "Alice Martin"},
-        {"email": "alice@example.org", "name": "Bob's note about Alice", "by": "bob"},
-    ],
-    "notes": [{"text": "called, asked about the invoice"}],
-}
-BILLING = {"invoices": [{"number": "F-0001", "amount": 12.5}]}
 
 
 @pytest.fixture
@@ -36,56 +29,8 @@ def app(make_app):
     return make_app(DSR_DATA_KEY=MASTER)
 
 
-def in_review(app, systems=None, language="en") -> str:
-    """An access request in review whose tasks returned `systems`' tables."""
-    systems = {"crm": CRM, "billing": BILLING} if systems is None else systems
-    ref = new_case(app, "processing")
-    with app.app_context():
-        req = by_ref(ref)
-        req.language = language
-        for connector in systems:
-            req.tasks.append(Task(connector=connector, action="access"))
-        db.session.commit()
-        for task in req.tasks:
-            write_results(task, systems[task.connector])
-        from dsr.processing import finish_if_done
-
-        finish_if_done(req)
-        db.session.commit()
-        assert req.status == "review"
-    return ref
-
-
-def write_results(task: Task, tables: dict) -> None:
-    task.status = TaskStatus.SUCCEEDED
-    with results.writer(task) as sink:
-        for table, records in tables.items():
-            for record in records:
-                sink.write(table, record)
-        task.record_counts = sink.commit()
-    db.session.commit()
-
-
-def by_ref(ref: str) -> DataRequest:
-    return db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
-
-
-def kinds(app, ref: str) -> list[str]:
-    with app.app_context():
-        return [event.kind for event in audit.events_for(by_ref(ref).id)]
-
-
-def case_url(ref: str) -> str:
-    return f"/staff/requests/{ref}"
-
-
 def press_release(client, ref: str):
-    token = csrf_token(client, case_url(ref))
-    return client.post(f"{case_url(ref)}/release", data={"csrf_token": token})
-
-
-def unzip(data: bytes) -> zipfile.ZipFile:
-    return zipfile.ZipFile(io.BytesIO(data))
+    return press(client, ref, "release")
 
 
 def letter_text(archive: zipfile.ZipFile) -> str:

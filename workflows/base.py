@@ -6,11 +6,12 @@ by itself once the email address is confirmed. The request row stores only the
 type's `name`; the registry finds the definition again.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from marshmallow import Schema
 
 from connectors.base import Connector
+from workflows.processing_register import Scope
 
 
 class RequestType:
@@ -44,9 +45,18 @@ class RequestType:
         return True
 
     @classmethod
-    def plan(cls, connectors: Iterable[Connector]) -> list[tuple[Connector, str]]:
-        """The (connector, action) pairs processing starts with."""
+    def plan(
+        cls, connectors: Iterable[Connector], register: Mapping
+    ) -> list[tuple[Connector, str]]:
+        """The (connector, action) pairs processing starts with; `register` is the
+        instance's processing register, for types that ask only some systems."""
         return [(c, a) for c in connectors for a in cls.connector_actions if a in c.actions]
+
+    @classmethod
+    def answer_scope(cls, register: Mapping) -> Scope | None:
+        """What of the systems' answers goes in the pack: None for everything (access),
+        else the tables and columns that may go out (portability)."""
+        return None
 
     @classmethod
     def form_template(cls) -> str:

@@ -1,11 +1,22 @@
-"""Right to data portability (GDPR Art. 20)."""
+"""Right to data portability (GDPR Art. 20).
+
+The answer is a pack like access's, without the letter, holding only the data
+the register marks as provided by the person and processed on consent or
+contract (`workflows.processing_register.portable_scope`); only the systems that hold
+such data are asked. A receiving controller named on the form can be sent a
+pull link to the same pack once it is released (`dsr.release.transmission`).
+"""
+
+from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 
+from connectors.base import Connector
 from workflows import register
 from workflows.base import RequestType
 from workflows.fields import Email, StrictSchema, Text
+from workflows.processing_register import Scope, portable_scope, scope_connectors
 
 
 class PortabilityDetails(StrictSchema):
@@ -33,3 +44,24 @@ class Portability(RequestType):
     legal_basis = _l("GDPR Art. 20")
     details_schema = PortabilityDetails
     auto_start = True
+    connector_actions = ("access",)
+    answer = "pack"
+
+    @classmethod
+    def plan(
+        cls, connectors: Iterable[Connector], register: Mapping
+    ) -> list[tuple[Connector, str]]:
+        """Access on the systems that hold portable data only: the others have nothing to give."""
+        holding = scope_connectors(portable_scope(register))
+        return super().plan([c for c in connectors if c.name in holding], register)
+
+    @classmethod
+    def answer_scope(cls, register: Mapping) -> Scope:
+        return portable_scope(register)
+
+    @staticmethod
+    def recipient(details: Mapping) -> tuple[str, str] | None:
+        """The receiving controller (name, email) the person named (Art. 20(2)), if any."""
+        if details.get("recipient_email"):
+            return details.get("recipient_name", ""), details["recipient_email"]
+        return None

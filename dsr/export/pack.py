@@ -33,6 +33,7 @@ from dsr.export.selection import LeftOut, Selection, TablePart, select
 from dsr.export.streams import HashingWriter, SealedTarget, TextWriter
 from dsr.models import DataRequest
 from dsr.models.types import utcnow
+from workflows.processing_register import Scope
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,18 @@ def pack_context() -> str:
 
 
 def build_pack(
-    request: DataRequest, left_out: Iterable[LeftOut] = (), letter: bytes | None = None
+    request: DataRequest,
+    left_out: Iterable[LeftOut] = (),
+    letter: bytes | None = None,
+    scope: Scope | None = None,
 ) -> PackInfo:
-    """Build the request's pack, with `letter` as access-report.docx when given.
+    """Build the request's pack, with `letter` as access-report.docx when given, of the
+    tables and columns in `scope` (None: everything the systems returned).
 
     Records the `export.built` audit event (the caller commits). PackError,
     and no pack, when a result file cannot be read or `left_out` names nothing.
     """
-    selection = select(request, left_out)
+    selection = select(request, left_out, scope)
     try:
         key = keys.data_key(request)
     except keys.KeyUnavailable as exc:

@@ -1,5 +1,9 @@
 """What goes out in a pack: every succeeded task's tables, less what a handler left out.
 
+A type may narrow it to a scope (portability: the tables and columns the
+person provided, `workflows.processing_register.portable_scope`); records are then cut
+to those columns as they are read.
+
 Art. 15(4): the copy must not adversely affect the rights of others, so a
 handler may leave out a whole table or single records of it, each with a
 reason; the pack lists them in its manifest as not communicated. A record is
@@ -15,6 +19,7 @@ from flask_babel import gettext as _
 from dsr import results, systems
 from dsr.export.errors import PackError
 from dsr.models import DataRequest, Task, TaskStatus
+from workflows.processing_register import Scope
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class TablePart:
     stored: int
     #: positions of the records left out of this table
     skipped: frozenset[int] = frozenset()
+    #: the columns that go out, None for every column
+    columns: frozenset[str] | None = None
 
     @property
     def count(self) -> int:
@@ -50,8 +57,12 @@ class TablePart:
         try:
             for position, record in enumerate(results.records(self.task, self.table)):
                 read += 1
-                if position not in self.skipped:
+                if position in self.skipped:
+                    continue
+                if self.columns is None:
                     yield record
+                else:
+                    yield {key: value for key, value in record.items() if key in self.columns}
         except results.ResultsUnreadable as exc:
             raise PackError(self._unreadable(str(exc))) from exc
         if read != self.stored:
@@ -84,6 +95,8 @@ class SystemPart:
 class Selection:
     systems: list[SystemPart]
     left_out: list[LeftOut]
+    #: narrowed to a type's scope (portability), not everything the systems returned
+    scoped: bool = False
 
     def tables(self) -> Iterator[tuple[SystemPart, TablePart]]:
         for system in self.systems:
@@ -109,26 +122,35 @@ def label(connector: str) -> str:
     return str(declared.label) if declared is not None else connector
 
 
-def select(request: DataRequest, left_out: Iterable[LeftOut] = ()) -> Selection:
-    """Every succeeded task's tables, less `left_out`; PackError if one names nothing."""
+def select(
+    request: DataRequest, left_out: Iterable[LeftOut] = (), scope: Scope | None = None
+) -> Selection:
+    """Every succeeded task's tables within `scope` (None: all), less `left_out`;
+    PackError if a left-out entry names nothing."""
     left_out = list(left_out)
     tasks = [task for task in request.tasks if task.status == TaskStatus.SUCCEEDED]
+    if scope is not None:
+        tasks = [task for task in tasks if any(c == task.connector for c, _t in scope)]
     whole = {(item.connector, item.table) for item in left_out if item.record is None}
     parts: list[SystemPart] = []
     for task in tasks:
         system = SystemPart(task.connector, label(task.connector))
         for table, stored in (task.record_counts or {}).items():
-            if (task.connector, table) not in whole:
+            key = (task.connector, table)
+            if scope is not None and key not in scope:
+                continue
+            if key not in whole:
                 skipped = frozenset(
                     item.record
                     for item in left_out
                     if (item.connector, item.table) == (task.connector, table)
                     and item.record is not None
                 )
-                system.tables.append(TablePart(task, table, stored, skipped))
+                columns = None if scope is None else scope[key]
+                system.tables.append(TablePart(task, table, stored, skipped, columns))
         parts.append(system)
     check(left_out, tasks)
-    return Selection(parts, left_out)
+    return Selection(parts, left_out, scoped=scope is not None)
 
 
 def check(left_out: list[LeftOut], tasks: list[Task]) -> None:

@@ -92,7 +92,7 @@ def letter_context(request: DataRequest, withheld: list[Withheld], answered_at: 
         "fees": localized((controller.get("fees") or {}).get("note"), language),
         "systems": [system_rows(task) for task in tasks],
         "found": bool(found),
-        "activities": activities_for(instance.get("register") or {}, found, language),
+        "activities": activities_for(systems.register(), found, language),
         "withheld": [{"system": label(item.connector), **vars(item)} for item in withheld],
     }
 

@@ -2,6 +2,8 @@
 
 from collections.abc import Iterable, Mapping
 
+from workflows.processing_register import scope_of
+
 
 def localized(text, language: str) -> str:
     """A {"fr": ..., "en": ...} table in `language`, else in any language it has."""
@@ -12,13 +14,7 @@ def localized(text, language: str) -> str:
 
 def field_tables(activity: Mapping) -> set[tuple[str, str]]:
     """The (connector, table) pairs an activity's `fields` name ("crm.contacts.email")."""
-    pairs = set()
-    for field in activity.get("fields", []):
-        connector, _, rest = str(field).partition(".")
-        table = rest.partition(".")[0]
-        if connector and table:
-            pairs.add((connector, table))
-    return pairs
+    return set(scope_of(activity.get("fields", [])))
 
 
 def concerns(activity: Mapping, found: set[tuple[str, str]]) -> bool:

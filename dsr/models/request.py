@@ -58,6 +58,10 @@ class DataRequest(db.Model):
     release_requested_by: Mapped[str | None] = mapped_column(String(254))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     release_error: Mapped[str | None] = mapped_column(String(2000))
+    #: portability (Art. 20(2)): when the pack was last sent to the receiving controller the
+    #: person named, and the nonce its pull link carries (a new sending voids older links)
+    transmitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transmission_nonce: Mapped[str | None] = mapped_column(String(64))
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

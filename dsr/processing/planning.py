@@ -67,7 +67,7 @@ def plan(request: DataRequest) -> list[Task]:
     subject = subject_of(request)
     definition = workflows.get(request.type)
     tasks = []
-    for connector, action in definition.plan(systems.all_connectors().values()):
+    for connector, action in definition.plan(systems.all_connectors().values(), systems.register()):
         if connector.can_match(subject):
             task = Task(connector=connector.name, action=action, status=T.PENDING, attempts=0)
         else:  # born finished: no transition

@@ -37,7 +37,7 @@ from dsr.models import DataRequest, HeldStatus
 from dsr.models.types import utcnow
 from dsr.operations import transition_to
 from dsr.queue import enqueue_many, redis_connection
-from dsr.release import links, review
+from dsr.release import links, review, transmission
 from dsr.status import RequestStatus
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def release_once(request_id: int) -> str:
     try:
         letter_name = workflows.get(request.type).answer_letter
         letter = LETTERS[letter_name](request) if letter_name else None
-        info = build_pack(request, review.entries(request), letter)
+        info = build_pack(request, review.entries(request), letter, review.scope(request))
     except PackError as exc:
         db.session.rollback()
         request = locked(request_id)
@@ -190,11 +190,14 @@ def release_once(request_id: int) -> str:
     )
     transition_to(request, S.COMPLETED, actor="system", reason="the answer was released")
     db.session.commit()
+    named = transmission.recipient(request)
     mail.send_later(
         request.id,
         "answer_ready",
         download_url=links.download_url(request),
         download_days=current_app.config["DOWNLOAD_LINK_MAX_AGE"] // (24 * 3600),
+        letter=letter_name is not None,
+        recipient_name=named[0] if named else None,
     )
     logger.info("answer of %s released", request.ref)
     return "released"

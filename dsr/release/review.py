@@ -8,13 +8,15 @@ each change an audit event; the release passes them to `build_pack` (as
 
 from flask_babel import gettext as _
 
-from dsr import audit
+import workflows
+from dsr import audit, systems
 from dsr.export.errors import PackError
 from dsr.export.selection import LeftOut, Selection, select
 from dsr.letters.access import Withheld
 from dsr.models import DataRequest
 from dsr.models.types import utcnow
 from dsr.status import RequestStatus
+from workflows.processing_register import Scope
 
 
 class ReviewError(Exception):
@@ -28,9 +30,14 @@ def entries(request: DataRequest) -> list[LeftOut]:
     ]
 
 
+def scope(request: DataRequest) -> Scope | None:
+    """What the request's type lets go out of the systems' answers (None: everything)."""
+    return workflows.get(request.type).answer_scope(systems.register())
+
+
 def selection(request: DataRequest) -> Selection:
     """What goes out as things stand (PackError if an entry names nothing any more)."""
-    return select(request, entries(request))
+    return select(request, entries(request), scope(request))
 
 
 def overview(request: DataRequest) -> tuple[Selection | None, str | None]:
@@ -80,7 +87,7 @@ def leave_out(
     ):
         raise ReviewError(_("This is already left out."))
     try:
-        select(request, [*entries(request), item])
+        select(request, [*entries(request), item], scope(request))
     except PackError as exc:
         raise ReviewError(str(exc)) from exc
     entry = {

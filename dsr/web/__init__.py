@@ -7,8 +7,8 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # identity_api, release_api, staff_identity and staff_release add their views to
-    # staff_api's and staff's blueprints
+    # identity_api, release_api, transmit_api, staff_identity and staff_release add their
+    # views to staff_api's and staff's blueprints
     from dsr.web import (
         api,
         auth,
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         staff_identity,  # noqa: F401
         staff_release,  # noqa: F401
         subject,
+        transmit_api,  # noqa: F401
     )
 
     auth.init_app(app)

@@ -13,11 +13,12 @@ from dsr.extensions import db
 from dsr.models import DataRequest
 
 
-def pack_response(req: DataRequest, *, actor: str) -> Response:
-    """The pack as an attachment; PackUnavailable (before anything is sent) if there is none."""
+def pack_response(req: DataRequest, *, actor: str, kind: str = "export.downloaded") -> Response:
+    """The pack as an attachment; PackUnavailable (before anything is sent) if there is none.
+    `kind` names the audit event (a receiving controller's download is told apart)."""
     chunks = open_pack(req)
     audit.record(
-        "export.downloaded",
+        kind,
         actor=actor,
         request_id=req.id,
         data={"client": request.remote_addr},

@@ -59,7 +59,36 @@ def export_operation() -> dict:
     )
 
 
+TRANSMISSION = {
+    "type": "object",
+    "required": ["ref", "transmitted_at"],
+    "properties": {"ref": {"type": "string"}, "transmitted_at": NULLABLE_DATE_TIME},
+}
+
+
+def transmit_operation() -> dict:
+    return staff_operation(
+        "transmitAnswer",
+        "Send a portability pack to the organisation the person named (staff: handler and above)",
+        "Art. 20(2): mails the receiving controller named in the request's `details` "
+        "(`recipient_name`, `recipient_email`) a signed pull link to the released pack, "
+        "working `TRANSFER_LINK_MAX_AGE`, and tells the person. Sending again voids the "
+        "earlier link. Each sending and each download by the recipient is an audit event.",
+        REF,
+        {
+            "202": {"description": "Link sent.", "content": json_content("Transmission")},
+            "404": error_response("No request with this reference (`not_found`)."),
+            "409": error_response(
+                "No receiving organisation named (`no_recipient`), or the answer is not "
+                "released or no longer kept (`not_released`)."
+            ),
+        },
+    )
+
+
 def add(spec: APISpec) -> None:
     spec.components.schema("Release", RELEASE)
     spec.path(path="/requests/{ref}/release", operations={"post": release_operation()})
     spec.path(path="/requests/{ref}/export", operations={"get": export_operation()})
+    spec.components.schema("Transmission", TRANSMISSION)
+    spec.path(path="/requests/{ref}/transmit", operations={"post": transmit_operation()})

@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 import workflows
-from dsr import notify, operations
+from dsr import notify, operations, systems
 from dsr.extensions import csrf, db
 from dsr.i18n import current_locale
 from dsr.intake import IntakeError, validate_payload
@@ -56,7 +56,7 @@ def render_form(
     """The form for one type, with what was sent and the messages beside each input."""
     errors = errors or {}
     language = current_locale()
-    activities = current_app.config["INSTANCE"].get("register", {}).get("activities", [])
+    activities = systems.register().get("activities", [])
     return render_template(
         "public/form.html",
         definition=definition,

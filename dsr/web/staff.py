@@ -22,13 +22,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+import workflows
 from dsr import audit, caseload, processing, results, staff, systems
 from dsr.export.reading import has_pack
 from dsr.extensions import db, limiter
 from dsr.identity import claims, rerun, withheld
 from dsr.models import DataRequest, HeldStatus, StaffRole, Task
 from dsr.operations import InvalidTransition
-from dsr.release import answer, review
+from dsr.release import answer, review, transmission
 from dsr.status import RequestStatus
 from dsr.web import forms, staff_text
 from dsr.web.auth import note_sign_in, role_required, safe_next
@@ -218,6 +219,9 @@ def case(ref: str):
         release_running=answer.release_in_progress(req),
         held_pending=any(a.status == HeldStatus.HELD for a in held.values()),
         pack_ready=may_act and has_pack(req),
+        has_letter=workflows.get(req.type).answer_letter is not None,
+        recipient=transmission.recipient(req),
+        may_transmit=may_act and transmission.transmittable(req),
     )
 
 

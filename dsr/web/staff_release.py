@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import db
-from dsr.release import answer, review
+from dsr.release import answer, review, transmission
 from dsr.web.auth import role_required
 from dsr.web.downloads import pack_response
 from dsr.web.staff import HANDLER, back_to, bp, request_or_404
@@ -103,3 +103,20 @@ def export(ref: str):
     except PackUnavailable:
         db.session.rollback()
         abort(404)
+
+
+@bp.post("/requests/<ref>/transmit")
+@role_required(HANDLER)
+def transmit(ref: str):
+    """Send the released portability pack to the organisation the person named."""
+    req = answer.locked(request_or_404(ref).id)
+    try:
+        transmission.transmit(req, actor=current_user.actor)
+    except transmission.TransmissionRefused as exc:
+        db.session.rollback()
+        flash(_("Nothing was sent: %(reason)s", reason=str(exc)), "error")
+        return back_to(req, "release")
+    db.session.commit()
+    transmission.send_mails(req)
+    flash(_("The link was sent to the organisation; the person is told."))
+    return back_to(req, "release")

@@ -20,7 +20,7 @@ from dsr.extensions import db
 from dsr.identity import claims, codes
 from dsr.identity.masking import mask
 from dsr.models import DataRequest, TaskStatus
-from dsr.release import links
+from dsr.release import links, transmission
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
@@ -68,6 +68,8 @@ EVENT_SENTENCES = {
     "task.cancelled": _l("Work stopped in one of our systems"),
     "release.done": _l("Our answer is ready to download"),
     "export.downloaded": _l("Answer downloaded"),
+    "transmission.sent": _l("Your data sent to the organisation you named"),
+    "transmission.downloaded": _l("The organisation you named downloaded your data"),
 }
 
 
@@ -132,6 +134,8 @@ def event_sentence(kind: str, data: dict) -> str:
     """An audit event in plain words, without actors, hashes or raw data."""
     if kind == "status.changed" and data.get("to") in set(S):
         return _("Status: %(title)s", title=status_title(data["to"]))
+    if kind == "mail.sent" and data.get("to") == "recipient":
+        return _("Email sent to the organisation you named")
     return str(EVENT_SENTENCES.get(kind, _l("Case updated")))
 
 
@@ -210,6 +214,21 @@ def download(token: str):
     except PackUnavailable as exc:
         db.session.rollback()
         raise LinkRefused("unavailable", Purpose.DOWNLOAD) from exc
+
+
+@bp.get("/transfer/<token>")
+def transfer(token: str):
+    """A portability pack, for the receiving controller the person named (Art. 20(2))."""
+    payload, req = link_request(Purpose.TRANSFER, token)
+    if not transmission.current(req, payload.nonce):
+        raise LinkRefused("used", Purpose.TRANSFER)
+    if not links.downloadable(req):
+        raise LinkRefused("unavailable", Purpose.TRANSFER)
+    try:
+        return pack_response(req, actor="recipient", kind="transmission.downloaded")
+    except PackUnavailable as exc:
+        db.session.rollback()
+        raise LinkRefused("unavailable", Purpose.TRANSFER) from exc
 
 
 @bp.post("/status/<token>/withdraw")
