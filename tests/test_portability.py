@@ -15,6 +15,7 @@ import workflows
 from dsr import audit, signing, systems
 from dsr.config import DEMO_CONFIG, load_instance
 from dsr.signing import Purpose
+from workflows.base import Case
 from workflows.processing_register import portable_scope
 
 MASTER = "44" * 32
@@ -101,10 +102,11 @@ def test_portability_asks_only_the_systems_that_hold_portable_data(make_app, dem
     app = make_app(INSTANCE=instance)
     with app.app_context():
         connectors = systems.all_connectors().values()
-        planned = workflows.get("portability").plan(connectors, systems.register())
-        assert [(c.name, action) for c, action in planned] == [("crm", "access")]
-        everything = workflows.get("access").plan(connectors, systems.register())
-        assert {c.name for c, _action in everything} == {"crm", "billing", "sms"}
+        case = Case(systems.register())
+        planned = workflows.get("portability").plan(connectors, case)
+        assert [(s.connector.name, s.action) for s in planned] == [("crm", "access")]
+        everything = workflows.get("access").plan(connectors, case)
+        assert {s.connector.name for s in everything} == {"crm", "billing", "sms"}
 
 
 def test_the_pack_holds_only_the_provided_data_without_a_letter(app, handler_client, run_jobs):

@@ -143,10 +143,16 @@ def test_a_system_that_cannot_match_the_subject_is_skipped(make_app):
     assert state(app, proven_request)[1]["sms"][0] == T.QUEUED
 
 
-def test_only_connectors_that_support_the_action_get_a_task(make_app):
+def test_a_system_that_does_not_do_the_action_is_skipped_with_the_reason(make_app):
     app = make_app(INSTANCE=instance(archive=MANUAL, eraser={**MANUAL, "actions": ["erase"]}))
     request_id = new_request(app)
-    assert set(state(app, request_id)[1]) == {"archive"}
+    tasks = state(app, request_id)[1]
+    assert tasks["eraser"][0] == T.SKIPPED and tasks["archive"][0] != T.SKIPPED
+    with app.app_context():
+        [eraser] = [
+            t for t in db.session.get(DataRequest, request_id).tasks if t.connector == "eraser"
+        ]
+        assert eraser.outcome == "this system does not support 'access'"
 
 
 @pytest.mark.parametrize(
@@ -178,7 +184,7 @@ def test_a_waiting_request_starts_when_a_handler_says_so_and_only_once(make_app)
     with app.app_context():
         request = db.session.get(DataRequest, request_id)
         tasks = processing.start(request, actor="staff:h@example.org")
-        assert tasks == []  # erasure plans no connector work yet: straight to review
+        assert [(t.connector, t.action) for t in tasks] == [("archive", "erase")]
         with pytest.raises(InvalidTransition):
             processing.start(request, actor="staff:h@example.org")
 

@@ -7,11 +7,42 @@ type's `name`; the registry finds the definition again.
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from marshmallow import Schema
 
 from connectors.base import Connector
 from workflows.processing_register import Scope
+
+
+@dataclass(frozen=True)
+class Case:
+    """What a type plans from, as plain data (workflows know no database rows)."""
+
+    #: the instance's processing register (Art. 30)
+    register: Mapping
+    #: the request's `details`, as the person gave them
+    details: Mapping = field(default_factory=dict)
+    #: a handler's decisions on it (`DataRequest.decisions`)
+    decisions: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One task to plan: an action on a system, what the system is told (`details`), or
+    why it is skipped (a system that does not do the action)."""
+
+    connector: Connector
+    action: str
+    details: Mapping = field(default_factory=dict)
+    skip_reason: str | None = None
+
+
+def step(connector: Connector, action: str, details: Mapping | None = None) -> Step:
+    """The task for `action` on `connector`, skipped when the system does not do it."""
+    if action in connector.actions:
+        return Step(connector, action, dict(details or {}))
+    return Step(connector, action, {}, f"this system does not support {action!r}")
 
 
 class RequestType:
@@ -45,12 +76,10 @@ class RequestType:
         return True
 
     @classmethod
-    def plan(
-        cls, connectors: Iterable[Connector], register: Mapping
-    ) -> list[tuple[Connector, str]]:
-        """The (connector, action) pairs processing starts with; `register` is the
-        instance's processing register, for types that ask only some systems."""
-        return [(c, a) for c in connectors for a in cls.connector_actions if a in c.actions]
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """The work processing starts with: by default each of `connector_actions` on every
+        system, skipped (with the reason) where the system does not do it."""
+        return [step(c, a) for c in connectors for a in cls.connector_actions]
 
     @classmethod
     def answer_scope(cls, register: Mapping) -> Scope | None:

@@ -1,10 +1,14 @@
 """Withdrawal of consent (GDPR Art. 7(3))."""
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 
+from connectors.base import Connector
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType, Step, step
 from workflows.fields import StrictSchema, Text, text_list
+from workflows.processing_register import activities, by_connector
 
 
 class ConsentWithdrawalDetails(StrictSchema):
@@ -21,4 +25,17 @@ class ConsentWithdrawal(RequestType):
     legal_basis = _l("GDPR Art. 7(3)")
     details_schema = ConsentWithdrawalDetails
     auto_start = True
-    connector_actions = ("withdraw_consent",)
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """`withdraw_consent` on the systems running the consent-based activities the person
+        named by id; purposes in their own words are for a handler to map."""
+        named = [p for p in case.details.get("purposes", []) if p]
+        if not named:
+            return []
+        running = by_connector(activities(case.register, named, legal_basis="consent"))
+        return [
+            step(c, "withdraw_consent", {"activities": running[c.name]})
+            for c in connectors
+            if c.name in running
+        ]

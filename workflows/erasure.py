@@ -1,10 +1,14 @@
 """Right to erasure (GDPR Art. 17, recipients notified under Art. 19)."""
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 
+from connectors.base import Connector
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType, Step, step
 from workflows.fields import StrictSchema, Text, choice
+from workflows.processing_register import held_fields
 
 #: Art. 17(1) (a) to (f)
 GROUNDS = {
@@ -32,3 +36,8 @@ class Erasure(RequestType):
     )
     legal_basis = _l("GDPR Art. 17, 19")
     details_schema = ErasureDetails
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """`erase` on every system, told which of its fields a legal hold keeps (Art. 17(3))."""
+        return [step(c, "erase", {"keep": held_fields(case.register, c.name)}) for c in connectors]

@@ -1,11 +1,15 @@
 """Right to object (GDPR Art. 21)."""
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 
+from connectors.base import Connector
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType, Step, step
 from workflows.fields import StrictSchema, Text, choice
+from workflows.processing_register import activities, by_connector
 
 BASES = {
     "direct_marketing": _l("Direct marketing (always honoured, Art. 21(2))"),
@@ -44,7 +48,26 @@ class Objection(RequestType):
     legal_basis = _l("GDPR Art. 21")
     details_schema = ObjectionDetails
     auto_start = True
-    connector_actions = ("object",)
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """Direct marketing (Art. 21(3)): `object` on every system running a marketing
+        activity, at once. A particular situation (Art. 21(1)): on the systems running the
+        activities a handler upheld the objection for (`decisions["objection"]`), if any."""
+        if case.details.get("basis") == "direct_marketing":
+            chosen = activities(case.register, direct_marketing=True)
+            marketing = True
+        else:
+            decision = case.decisions.get("objection") or {}
+            ids = decision.get("activities") or []
+            chosen = activities(case.register, ids) if decision.get("upheld") and ids else []
+            marketing = False
+        running = by_connector(chosen)
+        return [
+            step(c, "object", {"activities": running[c.name], "direct_marketing": marketing})
+            for c in connectors
+            if c.name in running
+        ]
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:

@@ -14,7 +14,7 @@ from marshmallow import ValidationError, validates_schema
 
 from connectors.base import Connector
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType, Step
 from workflows.fields import Email, StrictSchema, Text
 from workflows.processing_register import Scope, portable_scope, scope_connectors
 
@@ -48,12 +48,10 @@ class Portability(RequestType):
     answer = "pack"
 
     @classmethod
-    def plan(
-        cls, connectors: Iterable[Connector], register: Mapping
-    ) -> list[tuple[Connector, str]]:
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
         """Access on the systems that hold portable data only: the others have nothing to give."""
-        holding = scope_connectors(portable_scope(register))
-        return super().plan([c for c in connectors if c.name in holding], register)
+        holding = scope_connectors(portable_scope(case.register))
+        return super().plan([c for c in connectors if c.name in holding], case)
 
     @classmethod
     def answer_scope(cls, register: Mapping) -> Scope:

@@ -59,3 +59,42 @@ def portable_scope(register: Mapping) -> Scope:
 
 def scope_connectors(scope: Scope) -> set[str]:
     return {connector for connector, _table in scope}
+
+
+def activity_connectors(activity: Mapping) -> set[str]:
+    """The systems an activity runs on: its `connectors`, else those its fields name."""
+    named = set(activity.get("connectors", []))
+    return named or {parts[0] for f in activity.get("fields", []) if (parts := field_parts(f))}
+
+
+def held_fields(register: Mapping, connector: str) -> list[str]:
+    """The fields of `connector` that a legal hold keeps ("invoices", "customers.name"),
+    without the connector's prefix, in the register's order, once each."""
+    kept: dict[str, None] = {}
+    for activity in register.get("activities", []):
+        for field in (activity.get("legal_hold") or {}).get("fields", []):
+            owner, _, rest = str(field).partition(".")
+            if owner == connector and rest:
+                kept[rest] = None
+    return list(kept)
+
+
+def activities(register: Mapping, ids: Iterable[str] = (), **where) -> list[Mapping]:
+    """The register's activities whose id is in `ids` (when given) and whose keys have the
+    values in `where` (`direct_marketing=True`, `legal_basis="consent"`)."""
+    wanted = set(ids)
+    return [
+        activity
+        for activity in register.get("activities", [])
+        if (not wanted or activity.get("id") in wanted)
+        and all(activity.get(key) == value for key, value in where.items())
+    ]
+
+
+def by_connector(chosen: Iterable[Mapping]) -> dict[str, list[str]]:
+    """connector -> the ids of the `chosen` activities that run on it, in order."""
+    result: dict[str, list[str]] = {}
+    for activity in chosen:
+        for connector in sorted(activity_connectors(activity)):
+            result.setdefault(connector, []).append(activity.get("id", ""))
+    return result

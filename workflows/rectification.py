@@ -1,10 +1,13 @@
 """Right to rectification (GDPR Art. 16, recipients notified under Art. 19)."""
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
+from connectors.base import Connector
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType, Step, step
 from workflows.fields import REQUIRED, StrictSchema, Text
 
 
@@ -33,3 +36,29 @@ class Rectification(RequestType):
     description = _l("Have inaccurate data about you corrected, or incomplete data completed.")
     legal_basis = _l("GDPR Art. 16, 19")
     details_schema = RectificationDetails
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """`rectify` on each system holding a field of an accepted change: a handler accepts
+        each change naming the register fields it corrects ("crm.contacts.postal_address")
+        or refuses it with a reason (`decisions["changes"]`)."""
+        changes = case.details.get("changes", [])
+        per_system: dict[str, list[dict]] = {}
+        for decision in case.decisions.get("changes", []):
+            if not decision.get("accepted"):
+                continue
+            change = changes[decision["index"]]
+            for target in decision.get("fields", []):
+                connector, _, field = str(target).partition(".")
+                per_system.setdefault(connector, []).append(
+                    {
+                        "field": field,
+                        "old": change.get("current_value"),
+                        "new": change["corrected_value"],
+                    }
+                )
+        return [
+            step(c, "rectify", {"changes": per_system[c.name]})
+            for c in connectors
+            if c.name in per_system
+        ]

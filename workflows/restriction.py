@@ -27,3 +27,4 @@ class Restriction(RequestType):
     description = _l("Have your data kept but no longer used, for a time.")
     legal_basis = _l("GDPR Art. 18")
     details_schema = RestrictionDetails
+    connector_actions = ("restrict",)

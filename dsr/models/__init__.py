@@ -10,6 +10,7 @@ from dsr.models.identity import (
 )
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
 from dsr.models.staff import ApiToken, StaffRole, StaffUser
+from dsr.models.suppression import Suppression
 from dsr.models.task import FINISHED, Task, TaskStatus
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ReferenceCounter",
     "StaffRole",
     "StaffUser",
+    "Suppression",
     "Task",
     "TaskStatus",
     "WithheldAnswer",

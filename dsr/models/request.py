@@ -62,6 +62,14 @@ class DataRequest(db.Model):
     #: person named, and the nonce its pull link carries (a new sending voids older links)
     transmitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transmission_nonce: Mapped[str | None] = mapped_column(String(64))
+    #: a handler's decisions on the request (`dsr.decisions`): {"changes": [{index, accepted,
+    #: fields | reason, by, at}], "objection": {upheld, activities, reasoning, by, at}}
+    decisions: Mapped[dict | None] = mapped_column(JSON, default=dict)
+    #: restriction (Art. 18): in force since, the person told of its lifting (Art. 18(3)),
+    #: lifted
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    restriction_lift_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restriction_lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

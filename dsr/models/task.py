@@ -66,6 +66,9 @@ class Task(db.Model):
     connector_ms: Mapped[int | None] = mapped_column(Integer)
     #: table -> number of records returned; the records are in files (`dsr.results`)
     record_counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: what the engine tells the system besides the subject (the notice's `details`):
+    #: fields to keep under a legal hold, changes, activities (README, connector protocol)
+    details: Mapped[dict | None] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

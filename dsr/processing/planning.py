@@ -24,6 +24,7 @@ from dsr.processing.finishing import finish_if_done
 from dsr.queue import enqueue_many
 from dsr.status import RequestStatus
 from dsr.task_status import compare_and_set
+from workflows.base import Case
 
 logger = logging.getLogger(__name__)
 T = TaskStatus
@@ -66,14 +67,21 @@ def plan(request: DataRequest) -> list[Task]:
     """
     subject = subject_of(request)
     definition = workflows.get(request.type)
+    case = Case(systems.register(), request.details or {}, request.decisions or {})
     tasks = []
-    for connector, action in definition.plan(systems.all_connectors().values(), systems.register()):
-        if connector.can_match(subject):
-            task = Task(connector=connector.name, action=action, status=T.PENDING, attempts=0)
-        else:  # born finished: no transition
-            task = Task(connector=connector.name, action=action, status=T.SKIPPED, attempts=0)
-            task.finished_at = utcnow()
-            task.outcome = claims.unmatched_reason(request, connector.match_on)
+    for step in definition.plan(systems.all_connectors().values(), case):
+        task = Task(
+            connector=step.connector.name,
+            action=step.action,
+            details=dict(step.details),
+            status=T.PENDING,
+            attempts=0,
+        )
+        skip_reason = step.skip_reason
+        if skip_reason is None and not step.connector.can_match(subject):
+            skip_reason = claims.unmatched_reason(request, step.connector.match_on)
+        if skip_reason is not None:  # born finished: no transition
+            task.status, task.finished_at, task.outcome = T.SKIPPED, utcnow(), skip_reason
         request.tasks.append(task)
         tasks.append(task)
     return tasks

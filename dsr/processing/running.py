@@ -55,7 +55,7 @@ def order_for(task: Task) -> TaskOrder:
         request_ref=request.ref,
         action=task.action,
         subject=subject_of(request),
-        details=request.details or {},
+        details=task.details or {},
         callback_url=external_url("callbacks.receive", task_id=task.id),
     )
 
