@@ -47,6 +47,8 @@ class Filters:
     overdue: bool | None = None
     page: int = 1
     per_page: int = 25
+    #: only requests whose restriction (Art. 18) is in force, whatever their status by default
+    restricted: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def parse_filters(args: Mapping[str, str], *, per_page: int = 25, max_per_page: 
     overdue = {"": None, "true": True, "false": False}.get(args.get("overdue", ""), "bad")
     if overdue == "bad":
         errors["overdue"] = [_("Use true or false.")]
+    restricted = args.get("restricted", "")
+    if restricted not in ("", "true"):
+        errors["restricted"] = [_("Use true, or leave it out.")]
     page = positive_int(args.get("page", "1"), MAX_PAGE)
     if page is None:
         errors["page"] = [_("Use a whole number from 1 to %(max)d.", max=MAX_PAGE)]
@@ -94,7 +99,7 @@ def parse_filters(args: Mapping[str, str], *, per_page: int = 25, max_per_page: 
             errors["per_page"] = [_("Use a whole number from 1 to %(max)d.", max=max_per_page)]
     if errors:
         raise FilterError(errors)
-    return Filters(status, type_name, overdue, page, per_page)
+    return Filters(status, type_name, overdue, page, per_page, restricted == "true")
 
 
 def effective_due():
@@ -117,8 +122,13 @@ def overdue_condition(today: date):
 def search(filters: Filters, now: datetime | None = None) -> Page:
     """One page of the requests the filters select, the earliest deadline first."""
     query = select(DataRequest)
+    if filters.restricted:
+        query = query.where(
+            DataRequest.restricted_at.is_not(None), DataRequest.restriction_lifted_at.is_(None)
+        )
     if filters.status == NOT_FINAL:
-        query = query.where(DataRequest.status.not_in(FINAL))
+        if not filters.restricted:  # a restriction stays in force on a closed request
+            query = query.where(DataRequest.status.not_in(FINAL))
     elif filters.status != ALL:
         query = query.where(DataRequest.status == filters.status)
     if filters.type:

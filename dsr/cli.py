@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from connectors.matching import normalise_email
-from dsr import audit, periodic, queue, retention, staff
+from dsr import audit, periodic, queue, retention, staff, suppression
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
 from dsr.models.types import utcnow
@@ -231,6 +231,29 @@ def token_revoke_command(token_id: int) -> None:
     db.session.commit()
     when = moment(token.revoked_at)
     click.echo(f"API token {token.id} of {token.user.email} revoked at {when} UTC")
+
+
+suppression_cli = AppGroup("suppression", help="Suppression records of erased people.")
+dsr_cli.add_command(suppression_cli)
+
+
+@suppression_cli.command("check")
+@click.option("--email", default="", help="An email address.")
+@click.option("--phone", "phones", multiple=True, help="A phone number (repeatable).")
+@click.option("--customer-number", "customer_numbers", multiple=True, help="(repeatable)")
+def suppression_check_command(email: str, phones: tuple, customer_numbers: tuple) -> None:
+    """Say whether these identifiers belong to a person erased here; exit 1 if so."""
+    if not (email or phones or customer_numbers):
+        raise click.UsageError("give --email, --phone or --customer-number")
+    found = suppression.check(email, phones, customer_numbers)
+    if not found:
+        click.echo("no suppression record: not erased here")
+        return
+    for record in found:
+        click.echo(
+            f"{record.kind}: erased by {record.request_ref} on {moment(record.created_at)} UTC"
+        )
+    sys.exit(1)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 import logging
 
-from dsr import operations, processing, retention
+from dsr import operations, processing, restriction, retention
 from dsr.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,17 @@ def retention_job() -> dict[str, int]:
     return retention.purge().counts()
 
 
+def lift_restrictions_job() -> int:
+    """Announced liftings whose notice period is over: `lift_restriction` on the systems."""
+    tasks = restriction.lift_due()
+    processing.dispatch(tasks)
+    return len(tasks)
+
+
 #: (function, interval in seconds)
 PERIODIC_JOBS = [
     (expire_unverified_job, 3600),
     (reconcile_job, 60),
     (retention_job, 24 * 3600),
+    (lift_restrictions_job, 3600),
 ]

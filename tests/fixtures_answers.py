@@ -74,3 +74,9 @@ def press(client, ref: str, action: str = "release"):
 
 def unzip(data: bytes) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(data))
+
+
+def manual_system(label: str, *actions: str) -> dict:
+    """A `manual` connector (a person does the work, a handler records the outcome): a
+    system for tests that need no process; it finds people by email."""
+    return {"kind": "manual", "label": label, "actions": list(actions), "match_on": ["email"]}

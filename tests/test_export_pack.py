@@ -13,7 +13,7 @@ import pytest
 
 from dsr import results
 from dsr.export.errors import PackError, PackUnavailable
-from dsr.export.pack import build_pack, pack_path
+from dsr.export.pack import Letter, build_pack, pack_path
 from dsr.export.reading import decrypt_to, has_pack, open_pack
 from dsr.export.selection import LeftOut
 from dsr.extensions import db
@@ -293,7 +293,7 @@ def test_the_pack_is_sealed_private_and_replaced_whole(app, tmp_path):
     assert stat.S_IMODE(os.stat(first.path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(first.path.parent).st_mode) == 0o700
     letter = b"PK\x03\x04 not a real docx, but bytes the pack must carry as they are"
-    second = build(app, ref, letter=letter)
+    second = build(app, ref, letter=Letter("access-report.docx", letter))
     assert os.listdir(first.path.parent) == ["answer.zip.sealed"]  # no temporary file left
     files = unpack(app, ref, tmp_path)
     assert files["access-report.docx"] == letter and second.sha256 != first.sha256
@@ -318,7 +318,7 @@ def test_the_pack_is_sealed_private_and_replaced_whole(app, tmp_path):
 )
 def test_the_readme_is_in_the_persons_language(app, tmp_path, language, expected):
     ref = new_request(app, {"crm": CRM}, language=language)
-    build(app, ref, letter=b"letter")
+    build(app, ref, letter=Letter("access-report.docx", b"letter"))
     readme = unpack(app, ref, tmp_path)["README.txt"].decode("utf-8")
     for text in [*expected, ref, "crm/contacts.csv", "access-report.docx", "manifest.json"]:
         assert text.lower() in readme.lower(), text

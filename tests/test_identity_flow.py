@@ -188,7 +188,7 @@ def test_a_handler_proof_withholds_records_of_another_email(engine, run_jobs, st
     ("type_", "details"),
     [
         ("objection", {"basis": "direct_marketing"}),
-        ("consent_withdrawal", {"purposes": ["promotions by text message"]}),
+        ("consent_withdrawal", {"purposes": ["sms_promotions"]}),
     ],
 )
 def test_an_unproven_phone_changes_nothing_of_its_owner(engine, run_jobs, type_, details):

@@ -25,3 +25,4 @@ class Access(RequestType):
     connector_actions = ("access",)
     answer = "pack"
     answer_letter = "access"
+    answer_holds_data = True

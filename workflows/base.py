@@ -69,6 +69,8 @@ class RequestType:
     answer: str | None = None
     #: the letter that goes in the pack, by its name in `dsr.letters` ("access"), or None
     answer_letter: str | None = None
+    #: whether the pack carries the systems' data (access, portability) or only the letter
+    answer_holds_data: bool = False
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:
@@ -84,8 +86,23 @@ class RequestType:
     @classmethod
     def answer_scope(cls, register: Mapping) -> Scope | None:
         """What of the systems' answers goes in the pack: None for everything (access),
-        else the tables and columns that may go out (portability)."""
+        else the tables and columns that may go out (portability; none: a letter only)."""
+        return None if cls.answer_holds_data else {}
+
+    @classmethod
+    def missing_decision(cls, details: Mapping, decisions: Mapping) -> str | None:
+        """What a handler must decide before processing starts (a sentence), or None."""
         return None
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        """What the engine does once every task has succeeded, as names (`dsr.processing.
+        finishing`): "suppress" keeps the person's identifiers as suppression records,
+        "restrict" puts the restriction in force, "notify_recipients" tells the register's
+        recipients (Art. 19), "release" sends the answer without a handler (rights applied
+        at once: direct-marketing objections, consent withdrawals), if at least one system
+        did it and none was skipped for an identifier still to prove."""
+        return frozenset()
 
     @classmethod
     def form_template(cls) -> str:

@@ -24,7 +24,16 @@ class ConsentWithdrawal(RequestType):
     description = _l("Withdraw a consent you gave; what was done before stays lawful.")
     legal_basis = _l("GDPR Art. 7(3)")
     details_schema = ConsentWithdrawalDetails
+    answer = "pack"
     auto_start = True
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        """Released by itself when every purpose named is a consent activity of the register;
+        purposes in the person's own words wait for a handler, who maps them."""
+        named = set(case.details.get("purposes", []))
+        known = {a.get("id") for a in activities(case.register, legal_basis="consent")}
+        return frozenset({"release"}) if named and named <= known else frozenset()
 
     @classmethod
     def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:

@@ -36,6 +36,11 @@ class Erasure(RequestType):
     )
     legal_basis = _l("GDPR Art. 17, 19")
     details_schema = ErasureDetails
+    answer = "pack"
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        return frozenset({"suppress", "notify_recipients"})
 
     @classmethod
     def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:

@@ -1,6 +1,6 @@
 """Right to object (GDPR Art. 21)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
@@ -47,6 +47,7 @@ class Objection(RequestType):
     )
     legal_basis = _l("GDPR Art. 21")
     details_schema = ObjectionDetails
+    answer = "pack"
     auto_start = True
 
     @classmethod
@@ -68,6 +69,18 @@ class Objection(RequestType):
             for c in connectors
             if c.name in running
         ]
+
+    @classmethod
+    def missing_decision(cls, details: Mapping, decisions: Mapping) -> str | None:
+        if details.get("basis") != "direct_marketing" and not decisions.get("objection"):
+            return _l("Record whether the objection is upheld before starting.")
+        return None
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        """Direct marketing: stopped, and the person told, without waiting for anyone."""
+        marketing = case.details.get("basis") == "direct_marketing"
+        return frozenset({"release"}) if marketing else frozenset()
 
     @classmethod
     def starts_itself(cls, details: dict) -> bool:

@@ -46,6 +46,7 @@ class Portability(RequestType):
     auto_start = True
     connector_actions = ("access",)
     answer = "pack"
+    answer_holds_data = True
 
     @classmethod
     def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:

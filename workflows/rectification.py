@@ -1,6 +1,6 @@
 """Right to rectification (GDPR Art. 16, recipients notified under Art. 19)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
@@ -36,6 +36,18 @@ class Rectification(RequestType):
     description = _l("Have inaccurate data about you corrected, or incomplete data completed.")
     legal_basis = _l("GDPR Art. 16, 19")
     details_schema = RectificationDetails
+    answer = "pack"
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        return frozenset({"notify_recipients"})
+
+    @classmethod
+    def missing_decision(cls, details: Mapping, decisions: Mapping) -> str | None:
+        decided = {d.get("index") for d in decisions.get("changes", [])}
+        if len(decided) < len(details.get("changes", [])):
+            return _l("Accept or refuse every requested change before starting.")
+        return None
 
     @classmethod
     def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:

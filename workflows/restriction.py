@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType
 from workflows.fields import StrictSchema, Text, choice
 
 #: Art. 18(1) (a) to (d)
@@ -27,4 +27,9 @@ class Restriction(RequestType):
     description = _l("Have your data kept but no longer used, for a time.")
     legal_basis = _l("GDPR Art. 18")
     details_schema = RestrictionDetails
+    answer = "pack"
     connector_actions = ("restrict",)
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        return frozenset({"restrict", "notify_recipients"})

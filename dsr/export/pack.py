@@ -39,11 +39,18 @@ logger = logging.getLogger(__name__)
 
 FOLDER, NAME = "pack", "answer.zip.sealed"
 DATA = "data.json"
-LETTER = "access-report.docx"
 #: a pack being written; one untouched for this long was left by a killed build
 PARTIAL, STALE_SECONDS = ".partial", 3600
 #: the person's own copy: readable by its owner only once unzipped
 ENTRY_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class Letter:
+    """The answer letter that goes in the pack ("access-report.docx" and its DOCX bytes)."""
+
+    name: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -70,11 +77,12 @@ def pack_context() -> str:
 def build_pack(
     request: DataRequest,
     left_out: Iterable[LeftOut] = (),
-    letter: bytes | None = None,
+    letter: Letter | None = None,
     scope: Scope | None = None,
 ) -> PackInfo:
-    """Build the request's pack, with `letter` as access-report.docx when given, of the
-    tables and columns in `scope` (None: everything the systems returned).
+    """Build the request's pack, with `letter` when given, of the tables and columns in
+    `scope` (None: everything the systems returned; empty: no data files at all, the
+    answer of a right that returns no data, such as erasure).
 
     Records the `export.built` audit event (the caller commits). PackError,
     and no pack, when a result file cannot be read or `left_out` names nothing.
@@ -94,7 +102,7 @@ def build_pack(
         with results.private_file(partial) as raw:
             writer = sealed.SealedWriter(raw, key, pack_context())
             target = SealedTarget(writer)
-            files = write_zip(target, request, selection, letter)
+            files = write_zip(target, request, selection, letter, scope != {})
             writer.close()
         os.replace(partial, path)
     except BaseException:
@@ -126,34 +134,49 @@ def sweep(folder: Path) -> None:
 
 
 def write_zip(
-    target: SealedTarget, request: DataRequest, selection: Selection, letter: bytes | None
+    target: SealedTarget,
+    request: DataRequest,
+    selection: Selection,
+    letter: Letter | None,
+    with_data: bool = True,
 ) -> list[FileEntry]:
     """Every file of the pack into a ZIP on `target`; returns the manifest's file list."""
     generated_at = utcnow()
     csv_names = [entry_name(system.connector, part.table) for system, part in selection.tables()]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        readme = render_readme(request, selection, csv_names, generated_at, letter is not None)
+        readme = render_readme(
+            request, selection, csv_names, generated_at, letter and letter.name, with_data
+        )
         files = [add_bytes(archive, README, readme)]
-        columns: dict[int, list[str]] = {}
-
-        def data_json(out: TextWriter) -> int:
-            columns.update(write_data_json(out, selection))
-            return selection.record_total
-
-        files.append(add_stream(archive, DATA, data_json, data_json_bound(selection)))
-        for name, (_system, part) in zip(csv_names, selection.tables(), strict=True):
-            header = columns[id(part)]
-            files.append(
-                add_stream(
-                    archive,
-                    name,
-                    lambda out, part=part, header=header: write_csv(out, header, part.records()),
-                    csv_bound(part, header),
-                )
-            )
+        if with_data:
+            files.extend(add_data(archive, selection, csv_names))
         if letter is not None:
-            files.append(add_bytes(archive, LETTER, letter))
+            files.append(add_bytes(archive, letter.name, letter.content))
         add_bytes(archive, MANIFEST, render_manifest(request, selection, files, generated_at))
+    return files
+
+
+def add_data(
+    archive: zipfile.ZipFile, selection: Selection, csv_names: list[str]
+) -> list[FileEntry]:
+    """data.json, then one CSV per table (data.json learns the CSVs' columns)."""
+    columns: dict[int, list[str]] = {}
+
+    def data_json(out: TextWriter) -> int:
+        columns.update(write_data_json(out, selection))
+        return selection.record_total
+
+    files = [add_stream(archive, DATA, data_json, data_json_bound(selection))]
+    for name, (_system, part) in zip(csv_names, selection.tables(), strict=True):
+        header = columns[id(part)]
+        files.append(
+            add_stream(
+                archive,
+                name,
+                lambda out, part=part, header=header: write_csv(out, header, part.records()),
+                csv_bound(part, header),
+            )
+        )
     return files
 
 

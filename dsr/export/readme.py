@@ -21,7 +21,8 @@ def render_readme(
     selection: Selection,
     csv_names: list[str],
     generated_at: datetime,
-    letter: bool,
+    letter: str | None,
+    with_data: bool = True,
 ) -> bytes:
     """The README's bytes; `csv_names` in the order of `selection.tables()`."""
     csv_files = [
@@ -33,6 +34,7 @@ def render_readme(
         "request": request,
         "generated_at": generated_at,
         "letter": letter,
+        "with_data": with_data,
         "csv_files": csv_files,
         "not_communicated": selection.not_communicated(),
     }

@@ -33,6 +33,8 @@ def rerunnable(request: DataRequest) -> list[Task]:
         connector = systems.get(task.connector)
         if task.status not in (T.SKIPPED, T.SUCCEEDED) or connector is None:
             continue
+        if task.action not in connector.actions:  # skipped: the system cannot do it
+            continue
         newer = any(
             proof.kind in connector.match_on and proof.decided_at > task.finished_at
             for proof in proofs

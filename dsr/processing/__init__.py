@@ -26,6 +26,7 @@ from dsr.processing.finishing import (
 )
 from dsr.processing.planning import (
     QUEUE,
+    DecisionNeeded,
     auto_start_types,
     dispatch,
     job_spec,
@@ -40,6 +41,7 @@ from dsr.processing.running import AttemptFailed, claim, run_task_job
 __all__ = [
     "QUEUE",
     "AttemptFailed",
+    "DecisionNeeded",
     "NotAllowed",
     "auto_start_types",
     "awaits_outcome",

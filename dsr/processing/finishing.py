@@ -9,13 +9,17 @@ that a task cancelled meanwhile (its request withdrawn) keeps nothing.
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+import workflows
 from connectors.answer import read_answer
+from dsr import recipients, restriction, suppression, systems
 from dsr.extensions import db
-from dsr.identity import withheld
+from dsr.identity import claims, withheld
 from dsr.models import FINISHED, DataRequest, Task, TaskStatus
 from dsr.operations import transition_to
+from dsr.release import answer
 from dsr.status import RequestStatus
 from dsr.task_status import move
+from workflows.base import Case
 
 T = TaskStatus
 S = RequestStatus
@@ -69,12 +73,52 @@ def finish_if_done(request: DataRequest) -> None:
         execution_options={"populate_existing": True},
     ).scalar_one()
     if request.status != S.PROCESSING:
+        restriction.lifted_if_done(request)  # a lifting's tasks finish on a closed request
         return
     failed = counts.get(T.FAILED, 0)
     reason = "every system has answered" if not failed else f"{failed} task(s) failed"
     if not counts:
         reason = "no system to ask for this type of request"
     transition_to(request, S.REVIEW, actor="system", reason=reason)
+    if not failed:
+        apply_effects(request)
+
+
+def apply_effects(request: DataRequest) -> None:
+    """What the request's type asks for once every task has succeeded (`when_done`)."""
+    definition = workflows.get(request.type)
+    case = Case(systems.register(), request.details or {}, request.decisions or {})
+    effects = definition.when_done(case)
+    if "suppress" in effects:
+        suppression.record(request)
+    if "restrict" in effects:
+        restriction.in_force(request)
+    if "notify_recipients" in effects:
+        recipients.notify(request)
+    done_somewhere = any(task.status == T.SUCCEEDED for task in request.tasks)
+    if (
+        "release" in effects
+        and definition.answer == "pack"
+        and done_somewhere
+        and not waits_for_proof(request)
+    ):
+        answer.release_by_itself(request)
+
+
+def waits_for_proof(request: DataRequest) -> bool:
+    """Whether a system was skipped while an identifier it finds people by is still to
+    prove: once proven, "run again" may ask it, so the answer is not final yet."""
+    pending = {ident.kind for ident in claims.still_to_prove(request)}
+    for task in request.tasks:
+        connector = systems.get(task.connector)
+        if (
+            task.status == T.SKIPPED
+            and connector is not None
+            and task.action in connector.actions
+            and pending & set(connector.match_on)
+        ):
+            return True
+    return False
 
 
 def check_waiting(task: Task) -> str | None:

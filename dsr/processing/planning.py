@@ -87,14 +87,24 @@ def plan(request: DataRequest) -> list[Task]:
     return tasks
 
 
+class DecisionNeeded(Exception):
+    """Processing cannot start before a handler's decision; the message says which."""
+
+
 def start(request: DataRequest, *, actor: str) -> list[Task]:
     """open -> processing: plan the tasks, commit, then hand them to the workers.
 
-    Raises InvalidTransition if the request is not `open`.
+    Raises InvalidTransition if the request is not `open`, DecisionNeeded if its type
+    waits for a handler's decision (`dsr.decisions`).
     """
     db.session.refresh(request, with_for_update=True)  # two handlers clicking at once
     if request.status != S.OPEN:
         raise InvalidTransition(f"{request.ref}: processing starts only from open")
+    needed = workflows.get(request.type).missing_decision(
+        request.details or {}, request.decisions or {}
+    )
+    if needed:
+        raise DecisionNeeded(str(needed))
     transition_to(request, S.PROCESSING, actor=actor, reason="processing started")
     tasks = plan(request)
     db.session.flush()

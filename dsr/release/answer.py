@@ -27,9 +27,9 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 import workflows
-from dsr import audit, mail
+from dsr import after_commit, audit, mail
 from dsr.export.errors import PackError
-from dsr.export.pack import build_pack
+from dsr.export.pack import Letter, build_pack
 from dsr.extensions import db
 from dsr.identity import withheld
 from dsr.letters.access import access_letter
@@ -106,6 +106,18 @@ def request_release(request: DataRequest, *, actor: str) -> bool:
     return True
 
 
+def release_by_itself(request: DataRequest) -> None:
+    """Ask for the release as the system (a type whose `when_done` says "release"), in
+    the caller's transaction; the job is queued once it commits (if Redis is down then,
+    the reconciliation queues it). A release refused (a withheld answer awaits a
+    decision) leaves the request in review for a handler."""
+    try:
+        if request_release(request, actor="system"):
+            after_commit.later(enqueue_release, request.id)
+    except ReleaseRefused as exc:
+        logger.info("%s stays in review: %s", request.ref, exc)
+
+
 def enqueue_release(request_id: int) -> None:
     """Queue the release job; its id names the request, so a queued twin is replaced, not added."""
     enqueue_many(
@@ -162,7 +174,11 @@ def release_once(request_id: int) -> str:
     db.session.commit()
     try:
         letter_name = workflows.get(request.type).answer_letter
-        letter = LETTERS[letter_name](request) if letter_name else None
+        letter = (
+            Letter(f"{letter_name}-report.docx", LETTERS[letter_name](request))
+            if letter_name
+            else None
+        )
         info = build_pack(request, review.entries(request), letter, review.scope(request))
     except PackError as exc:
         db.session.rollback()
@@ -196,7 +212,8 @@ def release_once(request_id: int) -> str:
         "answer_ready",
         download_url=links.download_url(request),
         download_days=current_app.config["DOWNLOAD_LINK_MAX_AGE"] // (24 * 3600),
-        letter=letter_name is not None,
+        letter=letter.name if letter else None,
+        with_data=workflows.get(request.type).answer_holds_data,
         recipient_name=named[0] if named else None,
     )
     logger.info("answer of %s released", request.ref)

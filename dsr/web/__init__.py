@@ -7,17 +7,19 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # identity_api, release_api, transmit_api, staff_identity and staff_release add their
-    # views to staff_api's and staff's blueprints
+    # decisions_api, identity_api, release_api, transmit_api, staff_decisions,
+    # staff_identity and staff_release add their views to staff_api's and staff's blueprints
     from dsr.web import (
         api,
         auth,
         callbacks,
+        decisions_api,  # noqa: F401
         identity_api,  # noqa: F401
         public,
         release_api,  # noqa: F401
         staff,
         staff_api,
+        staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
         staff_release,  # noqa: F401
         subject,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -65,6 +66,22 @@ def read_json():
             400, "invalid_json", _("The body is not valid JSON encoded in UTF-8.")
         ) from exc
     return payload
+
+
+def load_body(schema: Schema) -> dict:
+    """The JSON body loaded by a marshmallow schema, or a 422 whose `fields` say what to fix."""
+    body = read_json()
+    if not isinstance(body, dict):
+        raise ApiError(422, "validation_error", _("Send a JSON object."))
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            _("The request has errors; each field says what to fix."),
+            exc.normalized_messages(),
+        ) from exc
 
 
 def iso_utc(moment: datetime) -> str:

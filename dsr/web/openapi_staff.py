@@ -130,6 +130,15 @@ REQUEST_DETAIL = {
         "language": {"type": "string", "enum": ["fr", "en"]},
         "identifiers": {"type": "object"},
         "details": {"type": "object", "description": "Depends on `type` (see NewRequest)."},
+        "decisions": {
+            "type": "object",
+            "description": "A handler's decisions: `changes` (rectification: `index`, "
+            "`accepted`, `fields` or `reason`) and `objection` (`upheld`, `activities`, "
+            "`reasoning`).",
+        },
+        "restricted_at": NULLABLE_DATE_TIME,
+        "restriction_lift_notified_at": NULLABLE_DATE_TIME,
+        "restriction_lifted_at": NULLABLE_DATE_TIME,
         "verified_at": NULLABLE_DATE_TIME,
         "identity": {"type": "array", "items": {"$ref": "#/components/schemas/Identifier"}},
         "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
@@ -238,6 +247,12 @@ def list_operation() -> dict:
             "overdue",
             "`true`: only overdue requests; `false`: none of them.",
             {"type": "string", "enum": ["true", "false"]},
+        ),
+        query_parameter(
+            "restricted",
+            "`true`: only requests whose restriction (Art. 18) is in force, closed ones "
+            "included unless `status` says otherwise.",
+            {"type": "string", "enum": ["true"]},
         ),
         query_parameter("page", "From 1.", {"type": "integer", "minimum": 1, "default": 1}),
         query_parameter(

@@ -23,10 +23,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 import workflows
-from dsr import audit, caseload, processing, results, staff, systems
+from dsr import (
+    audit,
+    caseload,
+    decisions,
+    processing,
+    results,
+    staff,
+    suppression,
+    systems,
+)
 from dsr.export.reading import has_pack
 from dsr.extensions import db, limiter
+from dsr.i18n import current_locale
 from dsr.identity import claims, rerun, withheld
+from dsr.letters.register import localized
 from dsr.models import DataRequest, HeldStatus, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.release import answer, review, transmission
@@ -183,8 +194,9 @@ def case(ref: str):
     may_act = current_user.can(HANDLER)
     held = withheld.for_request(req)
     has_answer = answer.releasable(req)
+    shows_data = has_answer and workflows.get(req.type).answer_holds_data
     going_out, going_out_error = (
-        review.overview(req) if has_answer and req.status == RequestStatus.REVIEW else (None, None)
+        review.overview(req) if shows_data and req.status == RequestStatus.REVIEW else (None, None)
     )
     return render_template(
         "staff/case.html",
@@ -220,9 +232,39 @@ def case(ref: str):
         held_pending=any(a.status == HeldStatus.HELD for a in held.values()),
         pack_ready=may_act and has_pack(req),
         has_letter=workflows.get(req.type).answer_letter is not None,
+        holds_data=workflows.get(req.type).answer_holds_data,
         recipient=transmission.recipient(req),
         may_transmit=may_act and transmission.transmittable(req),
+        erased_before=[
+            found
+            for found in suppression.matches(claims.proven_subject(req))
+            if found.request_ref != req.ref
+        ],
+        lift_notice_days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"],
+        **decision_context(req),
     )
+
+
+def decision_context(req: DataRequest) -> dict:
+    """What the case page's decisions section needs (`templates/staff/_decisions.html`)."""
+    details = req.details or {}
+    if req.type == "rectification":
+        kind = "changes"
+    elif req.type == "objection" and details.get("basis") != "direct_marketing":
+        kind = "objection"
+    else:
+        return {"decision_kind": None}
+    language = current_locale()
+    return {
+        "decision_kind": kind,
+        "decision_needed": workflows.get(req.type).missing_decision(details, req.decisions or {}),
+        "decided_changes": {d["index"]: d for d in (req.decisions or {}).get("changes", [])},
+        "correctable": decisions.correctable_fields(),
+        "objectable": [
+            (activity.get("id"), localized(activity.get("purpose"), language))
+            for activity in decisions.objectable_activities()
+        ],
+    }
 
 
 def prove_forms(req: DataRequest) -> dict[tuple[str, str], ProveForm]:
@@ -250,6 +292,10 @@ def start(ref: str):
         db.session.rollback()
         flash(_("Processing starts only from an open request; this one is not open."), "error")
         return back_to(req)
+    except processing.DecisionNeeded as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back_to(req, "decisions")
     flash(_("Processing started."))
     return back_to(req, "tasks")
 

@@ -120,6 +120,10 @@ def detail(req: DataRequest) -> dict:
         "language": req.language,
         "identifiers": req.identifiers or {},
         "details": req.details or {},
+        "decisions": req.decisions or {},
+        "restricted_at": iso_or_none(req.restricted_at),
+        "restriction_lift_notified_at": iso_or_none(req.restriction_lift_notified_at),
+        "restriction_lifted_at": iso_or_none(req.restriction_lifted_at),
         "received_at": iso_utc(req.received_at),
         "verified_at": iso_or_none(req.verified_at),
         "due_at": iso_utc(req.effective_due_at),
@@ -172,6 +176,9 @@ def start(ref: str):
         raise ApiError(
             409, "not_open", _("Processing starts only from an open request; this one is not open.")
         ) from exc
+    except processing.DecisionNeeded as exc:
+        db.session.rollback()
+        raise ApiError(409, "decision_needed", str(exc)) from exc
     return jsonify(detail(req))
 
 

@@ -1,0 +1,80 @@
+"""Article 19: the recipients of the data told of a rectification, erasure or restriction.
+
+The register's activities list their recipients; a recipient with a `notify`
+email address gets a notice once every system has done the work (the type's
+"notify_recipients" effect), the others are listed in the person's answer
+letter. Only the activities that run on a system of the request count. Each
+notice is an email job; the audit event names how many and their mail domains.
+"""
+
+from collections.abc import Mapping
+
+from dsr import after_commit, audit, mail, systems
+from dsr.letters.register import localized
+from dsr.models import DataRequest
+from workflows.processing_register import activity_connectors
+
+#: what the notice says was done, by request type
+DONE = {"rectification": "rectified", "erasure": "erased", "restriction": "restricted"}
+
+
+def concerned(request: DataRequest) -> list[Mapping]:
+    """The register's recipients of the activities that run on the request's systems, each
+    once (by its English text; the entry with a `notify` address wins)."""
+    connectors = {task.connector for task in request.tasks}
+    seen: dict[str, Mapping] = {}
+    for activity in systems.register().get("activities", []):
+        if not activity_connectors(activity) & connectors:
+            continue
+        for recipient in activity.get("recipients", []):
+            entry = recipient if isinstance(recipient, Mapping) else {"en": str(recipient)}
+            key = localized({k: v for k, v in entry.items() if k != "notify"}, "en")
+            if key not in seen or (entry.get("notify") and not seen[key].get("notify")):
+                seen[key] = entry
+    return list(seen.values())
+
+
+def to_notify(request: DataRequest) -> list[tuple[str, str]]:
+    """(name in the request's language, email) of the recipients that take a notice."""
+    return [
+        (localized({k: v for k, v in r.items() if k != "notify"}, request.language), r["notify"])
+        for r in concerned(request)
+        if r.get("notify")
+    ]
+
+
+def accepted_changes(request: DataRequest) -> list[dict]:
+    """The changes of a rectification a handler accepted, as the person asked for them."""
+    changes = (request.details or {}).get("changes", [])
+    return [
+        changes[d["index"]]
+        for d in (request.decisions or {}).get("changes", [])
+        if d.get("accepted") and d["index"] < len(changes)
+    ]
+
+
+def notify(request: DataRequest) -> int:
+    """Record and queue the notices (in the caller's transaction, mailed by jobs)."""
+    notices = to_notify(request)
+    if not notices:
+        return 0
+    audit.record(
+        "recipients.notified",
+        actor="system",
+        request_id=request.id,
+        data={
+            "count": len(notices),
+            "domains": sorted({e.rpartition("@")[2] for _n, e in notices}),
+        },
+    )
+    for name, email in notices:
+        after_commit.later(
+            mail.send_later,
+            request.id,
+            "recipient_notice",
+            to=email,
+            recipient_name=name,
+            done=DONE[request.type],
+            corrections=accepted_changes(request),
+        )
+    return len(notices)

@@ -1,0 +1,137 @@
+"""The staff API's decisions before processing (`dsr.decisions`), as on the case page:
+
+    POST /api/v1/requests/<ref>/changes/<n>/decision   rectification: change n (from 1)
+         {"accepted": true, "fields": ["crm.contacts.postal_address"]}
+         or {"accepted": false, "reason": "..."}
+    POST /api/v1/requests/<ref>/objection/decision      particular situation (Art. 21(1))
+         {"upheld": true, "activities": ["customer_support"], "reasoning": "..."}
+
+Each answers 200 with the request (as `GET /api/v1/requests/<ref>`); 409
+`not_allowed` when the decision cannot be taken (not open, nothing to decide),
+422 when the body is wrong. And `POST /api/v1/suppressions/check`: whether
+identifiers belong to a person erased here (`dsr.suppression`), and
+`POST /api/v1/requests/<ref>/restriction/lift` `{"reason"}`: the person told
+that a restriction in force will be lifted (`dsr.restriction`).
+"""
+
+from flask import g, jsonify
+from flask_babel import gettext as _
+from marshmallow import Schema, validate
+from marshmallow import fields as f
+
+from dsr import decisions, restriction, suppression
+from dsr.extensions import db
+from dsr.web.api import ApiError, iso_utc, load_body
+from dsr.web.auth import token_required
+from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
+
+NAMES = f.List(f.String(validate=validate.Length(max=200)), load_default=list)
+
+
+class ChangeDecision(Schema):
+    accepted = f.Boolean(required=True)
+    fields = NAMES
+    reason = f.String(load_default=None)
+
+
+class ObjectionDecision(Schema):
+    upheld = f.Boolean(required=True)
+    activities = NAMES
+    reasoning = f.String(required=True)
+
+
+def decided(req, record) -> tuple:
+    """Record a decision (the callable), answering 409 with its reason when it is refused."""
+    try:
+        record()
+    except decisions.DecisionError as exc:
+        db.session.rollback()
+        raise ApiError(409, "not_allowed", str(exc)) from exc
+    db.session.commit()
+    return jsonify(detail(req)), 200
+
+
+@bp.post("/requests/<ref>/changes/<int:number>/decision")
+@token_required(HANDLER)
+def decide_change(ref: str, number: int):
+    req = request_or_404(ref)
+    body = load_body(ChangeDecision())
+    return decided(
+        req,
+        lambda: decisions.decide_change(
+            req,
+            number - 1,
+            accepted=body["accepted"],
+            fields=body["fields"],
+            reason=body["reason"],
+            actor=g.api_user.actor,
+        ),
+    )
+
+
+@bp.post("/requests/<ref>/objection/decision")
+@token_required(HANDLER)
+def decide_objection(ref: str):
+    req = request_or_404(ref)
+    body = load_body(ObjectionDecision())
+    return decided(
+        req,
+        lambda: decisions.decide_objection(
+            req,
+            upheld=body["upheld"],
+            activity_ids=body["activities"],
+            reasoning=body["reasoning"],
+            actor=g.api_user.actor,
+        ),
+    )
+
+
+class SuppressionQuery(Schema):
+    email = f.String(load_default="", validate=validate.Length(max=254))
+    phones = NAMES
+    customer_numbers = NAMES
+
+
+@bp.post("/suppressions/check")
+@token_required(HANDLER)
+def check_suppression():
+    """Whether identifiers belong to a person erased here (a re-import to stop); the
+    answer names the erasure's reference and date, never other identifiers."""
+    body = load_body(SuppressionQuery())
+    if not (body["email"] or body["phones"] or body["customer_numbers"]):
+        raise ApiError(
+            422,
+            "validation_error",
+            _("Give an email address, phone numbers or customer numbers."),
+            {"email": [_("Give an email address, phone numbers or customer numbers.")]},
+        )
+    found = suppression.check(body["email"], body["phones"], body["customer_numbers"])
+    return jsonify(
+        {
+            "suppressed": bool(found),
+            "records": [
+                {"kind": r.kind, "request_ref": r.request_ref, "created_at": iso_utc(r.created_at)}
+                for r in found
+            ],
+        }
+    )
+
+
+class LiftAnnouncement(Schema):
+    reason = f.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+@bp.post("/requests/<ref>/restriction/lift")
+@token_required(HANDLER)
+def announce_lift(ref: str):
+    """Announce the lifting of a restriction in force; the person is told (Art. 18(3))."""
+    req = request_or_404(ref)
+    body = load_body(LiftAnnouncement())
+    try:
+        restriction.announce_lift(req, body["reason"], actor=g.api_user.actor)
+    except restriction.RestrictionError as exc:
+        db.session.rollback()
+        raise ApiError(409, "not_allowed", str(exc)) from exc
+    db.session.commit()
+    restriction.send_notice(req)
+    return jsonify(detail(req)), 200
