@@ -7,13 +7,14 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # identity_api, release_api, staff_identity and staff_release add their views to
+    # identity_api, left_out_api, release_api, staff_identity and staff_release add their views to
     # staff_api's and staff's blueprints
     from dsr.web import (
         api,
         auth,
         callbacks,
         identity_api,  # noqa: F401
+        left_out_api,  # noqa: F401
         public,
         release_api,  # noqa: F401
         staff,
