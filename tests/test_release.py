@@ -1,16 +1,14 @@
 """Review and release of an access answer: left out, release (page and API), the job,
 the email, the download, and what goes wrong (withheld, twice, a broken result, old links)."""
 
-import io
 import json
 import threading
-import zipfile
 from datetime import timedelta
 
-import docx
 import pytest
 from conftest import csrf_token, links_in_outbox, outbox_messages
 from fixtures_staff import bearer, english, get_request, new_case, token_email
+from pack_contents import letter_text, unzip
 from sqlalchemy import select
 
 from dsr import audit, results, signing
@@ -82,16 +80,6 @@ def case_url(ref: str) -> str:
 def press_release(client, ref: str):
     token = csrf_token(client, case_url(ref))
     return client.post(f"{case_url(ref)}/release", data={"csrf_token": token})
-
-
-def unzip(data: bytes) -> zipfile.ZipFile:
-    return zipfile.ZipFile(io.BytesIO(data))
-
-
-def letter_text(archive: zipfile.ZipFile) -> str:
-    document = docx.Document(io.BytesIO(archive.read("access-report.docx")))
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 def test_release_from_the_page_mails_a_link_in_the_language_and_completes(
