@@ -11,8 +11,9 @@ complete) with no transaction open, checks again under the row's lock, moves
 the request to `completed`, commits, then mails the download link. A
 PackError leaves the request in review with `release_error` for the case
 page; releasing again clears it. A worker killed midway leaves the release
-asked for and not done: `reconcile_releases` enqueues it again after a grace
-period.
+asked for and not done, its Redis lock and a partial file: `reconcile_releases`
+clears the lock and enqueues it again once its job is dead (after a grace
+period), and the next build sweeps the partial file.
 """
 
 import contextlib
@@ -29,7 +30,7 @@ from sqlalchemy import select
 import workflows
 from dsr import audit, mail
 from dsr.export.errors import PackError
-from dsr.export.pack import build_pack
+from dsr.export.pack import build_pack, pack_path, sweep
 from dsr.extensions import db
 from dsr.identity import withheld
 from dsr.letters.access import access_letter
@@ -165,6 +166,8 @@ def release_once(request_id: int) -> str:
     for task in request.tasks:  # loaded now, so that the build asks the database nothing
         task.request  # noqa: B018 - loads the relationship
     db.session.commit()
+    # under the release's lock no other build of this pack runs: a partial file is a dead one's
+    sweep(pack_path(request).parent, older_than=0)
     try:
         letter_name = workflows.get(request.type).answer_letter
         letter = LETTERS[letter_name](request) if letter_name else None
