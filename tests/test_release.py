@@ -15,6 +15,7 @@ from dsr import audit, results, signing
 from dsr.extensions import db
 from dsr.models import AuditEvent, DataRequest, Task, TaskStatus, WithheldAnswer
 from dsr.processing import reconcile
+from dsr.queue import redis_connection
 from dsr.release import answer
 from dsr.signing import Purpose
 
@@ -285,6 +286,24 @@ def test_reconciliation_enqueues_again_a_release_whose_job_was_lost(app, run_job
         assert reconcile()["releases"] == 0  # its job is queued now
     run_jobs()
     assert get_request(app, ref).status == "completed"
+
+
+def test_reconciliation_clears_the_lock_a_dead_build_left(app, run_jobs):
+    """A worker killed mid-build keeps its Redis lock for the time limit: the job queued
+    again would find it taken and do nothing, were it not cleared."""
+    ref = in_review(app)
+    with app.app_context():
+        req = by_ref(ref)
+        assert answer.request_release(req, actor="handler@example.org")
+        req.release_requested_at -= timedelta(hours=2)
+        db.session.commit()
+        dead = redis_connection().lock(answer.lock_name(req.id), timeout=answer.RELEASE_TIMEOUT)
+        assert dead.acquire(blocking=False)
+        assert answer.release_job(req.id) == "nothing"  # as long as the lock is there
+        assert reconcile()["releases"] == 1
+    run_jobs()
+    assert get_request(app, ref).status == "completed"
+    assert kinds(app, ref).count("export.built") == 1
 
 
 def released(app, run_jobs) -> str:

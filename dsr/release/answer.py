@@ -18,7 +18,7 @@ period), and the next build sweeps the partial file.
 
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -218,9 +218,7 @@ def job_is_alive(request: DataRequest, now: datetime) -> bool:
         return False
     status = job.get_status(refresh=False)
     if status == JobStatus.STARTED:
-        started = job.started_at or request.release_requested_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=UTC)
+        started = job.started_at or request.release_requested_at  # RQ's is aware, in UTC
         return now - started < timedelta(seconds=RELEASE_TIMEOUT + 60)
     return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
