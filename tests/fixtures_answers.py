@@ -1,9 +1,6 @@
 """Requests in review with stored results, and the helpers that release and open their
 answers: shared by the release, portability and flow tests."""
 
-import io
-import zipfile
-
 from conftest import csrf_token
 from fixtures_staff import new_case
 from sqlalchemy import select
@@ -70,10 +67,6 @@ def press(client, ref: str, action: str = "release"):
     """A case page's button (release, transmit), with its CSRF token."""
     token = csrf_token(client, case_url(ref))
     return client.post(f"{case_url(ref)}/{action}", data={"csrf_token": token})
-
-
-def unzip(data: bytes) -> zipfile.ZipFile:
-    return zipfile.ZipFile(io.BytesIO(data))
 
 
 def manual_system(label: str, *actions: str) -> dict:

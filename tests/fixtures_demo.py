@@ -7,14 +7,18 @@
 - `billing_template` (session) is seeded once; `billing_db` (per test) is a
   fresh copy of it, `billing_url` its SQLAlchemy URL;
 - `demo_connectors_config(...)` is the `[connectors]` table of the demo instance
-  with test addresses; `demo_connectors` builds it for the running systems.
+  with test addresses; `demo_connectors` builds it for the running systems;
+- `engine` (per test) is the app with the demo connectors, served as a real HTTP
+  server on loopback (the SMS platform calls it back over a socket).
 """
 
+import copy
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,8 +27,10 @@ from pathlib import Path
 
 import pytest
 from conftest import DEMO_SECRETS, free_port
+from werkzeug.serving import make_server
 
 from connectors.demo import billing
+from dsr.config import DEMO_CONFIG, load_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds the test SMS platform waits before calling back (3 in the demo)
@@ -212,3 +218,21 @@ def billing_url(billing_db) -> str:
 def demo_connectors(crm, sms, billing_url) -> dict:
     """The demo `[connectors]` table for the running systems and this test's billing copy."""
     return demo_connectors_config(crm.dsr_url, sms.dsr_url, billing_url)
+
+
+@pytest.fixture
+def engine(make_app, demo_connectors, tmp_path):
+    """The app with the demo connectors, served on a loopback port; quick retries."""
+    port = free_port()
+    connectors = copy.deepcopy(demo_connectors)
+    for settings in connectors.values():
+        settings["backoff"] = 0
+    config = load_instance(str(DEMO_CONFIG))
+    config["connectors"] = connectors
+    app = make_app(INSTANCE=config, BASE_URL=f"http://127.0.0.1:{port}")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    thread.join(timeout=10)

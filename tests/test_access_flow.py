@@ -6,29 +6,20 @@ test's burst worker, and for the crash test a `flask dsr worker` process that
 is killed mid-task.
 """
 
-import copy
-import json
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token, free_port, links_in_outbox
-from fixtures_demo import ROOT
+from access_steps import select_ref, submit_and_confirm, tasks_of, wait_for_status
 from redis import Redis
-from sqlalchemy import select
-from werkzeug.serving import make_server
+from worker_process import start_worker, worker_log
 
 from connectors.demo.people import NOBODY, SHOWCASE
 from dsr import operations, processing, results
-from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
-from dsr.identity import claims
-from dsr.models import DataRequest, Task
+from dsr.models import Task
 from dsr.models.task import TaskStatus as T
 from dsr.models.types import utcnow
 from dsr.operations import create_request, verify
@@ -39,84 +30,6 @@ pytestmark = pytest.mark.sqlite_only
 
 CAMILLE = SHOWCASE["everywhere"]
 HUGO = SHOWCASE["crm_only"]
-
-
-@pytest.fixture
-def engine(make_app, demo_connectors, tmp_path):
-    """The app with the demo connectors, served on a loopback port; quick retries."""
-    port = free_port()
-    connectors = copy.deepcopy(demo_connectors)
-    for settings in connectors.values():
-        settings["backoff"] = 0
-    config = load_instance(str(DEMO_CONFIG))
-    config["connectors"] = connectors
-    app = make_app(INSTANCE=config, BASE_URL=f"http://127.0.0.1:{port}")
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-def submit_and_confirm(
-    app, run_jobs, person=None, email=None, *, proven: bool = False, **identifiers
-) -> str:
-    """The subject's way in: the API, the emailed link, the confirm button; returns the ref.
-
-    `proven`: a handler holds the identifiers proven before the person confirms (systems
-    match on proven identifiers only).
-    """
-    client = app.test_client()
-    payload = {
-        "type": "access",
-        "email": email or person.email,
-        "name": f"{person.first_name} {person.last_name}" if person else "Nobody Known",
-        "identifiers": identifiers,
-        "details": {},
-        "language": "fr",
-    }
-    created = client.post("/api/v1/requests", json=payload)
-    assert created.status_code == 201, created.get_json()
-    if proven:
-        prove_all(app, created.get_json()["ref"])
-    run_jobs(app)  # the confirmation email
-    link = links_in_outbox(app, "/verify/")[-1]
-    path = link.split("://", 1)[1].split("/", 1)[1]
-    confirmed = client.post(f"/{path}", data={"csrf_token": csrf_token(client, f"/{path}")})
-    assert confirmed.status_code == 303
-    return created.get_json()["ref"]
-
-
-def prove_all(app, ref: str) -> None:
-    with app.app_context():
-        request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
-        for ident in claims.identifiers(request):
-            claims.prove_by_handler(
-                request, ident.kind, ident.value, note="seen", actor="staff:test@staff.example"
-            )
-        db.session.commit()
-
-
-def wait_for_status(app, ref: str, status: str, seconds: float = 15) -> DataRequest:
-    deadline = time.monotonic() + seconds
-    while True:
-        with app.app_context():
-            request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
-            if request.status == status or time.monotonic() > deadline:
-                assert request.status == status, [(t.connector, t.status) for t in request.tasks]
-                return request
-        time.sleep(0.1)
-
-
-def select_ref(ref: str):
-    return select(DataRequest).where(DataRequest.ref == ref)
-
-
-def tasks_of(app, ref: str) -> dict[str, Task]:
-    with app.app_context():
-        request = db.session.scalars(select(DataRequest).where(DataRequest.ref == ref)).one()
-        return {task.connector: task for task in request.tasks}
 
 
 def test_a_person_known_to_all_three_systems(engine, run_jobs):
@@ -284,31 +197,3 @@ def test_a_redis_flush_loses_nothing(engine, run_jobs):
     run_jobs(engine)
     wait_for_status(engine, ref, S.REVIEW)
     assert {t.status for t in tasks_of(engine, ref).values()} == {T.SUCCEEDED}
-
-
-def start_worker(app, tmp_path) -> subprocess.Popen:
-    """`flask dsr worker` on this test's database, Redis and connectors, in its own group."""
-    settings = {
-        key: app.config[key]
-        for key in ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "BASE_URL", "RESULTS_DIR")
-    }
-    settings.update(
-        TESTING=True,
-        DSR_ENV="development",
-        SECRET_KEY="test-secret",
-        INSTANCE=app.config["INSTANCE"],
-    )
-    config = tmp_path / "worker.json"
-    config.write_text(json.dumps(settings))
-    with open(tmp_path / "worker.log", "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "worker_process.py"), str(config)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def worker_log(tmp_path) -> str:
-    return (tmp_path / "worker.log").read_text(errors="replace")

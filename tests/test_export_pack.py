@@ -1,6 +1,5 @@
 """The answer pack taken apart: every file hashed, parsed back and compared with the results."""
 
-import csv
 import hashlib
 import io
 import json
@@ -10,6 +9,7 @@ import tracemalloc
 import zipfile
 
 import pytest
+from pack_contents import as_cell, parse_csv
 
 from dsr import results
 from dsr.export.errors import PackError, PackUnavailable
@@ -97,18 +97,6 @@ def unpack(app, ref, tmp_path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
         assert archive.testzip() is None
         return {name: archive.read(name) for name in archive.namelist()}
-
-
-def parse_csv(data: bytes) -> list[list[str]]:
-    assert data.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-
-
-def as_cell(value) -> str:
-    """What a value of the test data looks like in CSV (none of them is a formula)."""
-    if isinstance(value, str):
-        return value
-    return "" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 @pytest.fixture

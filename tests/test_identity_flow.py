@@ -8,16 +8,15 @@ that find people by phone answer; a record found by the phone but carrying
 another email address is withheld until a handler decides.
 """
 
-# ruff: noqa: F811 - the tests take `engine`, the fixture imported from test_access_flow
 import json
 import re
 from pathlib import Path
 
 import pytest
+from access_steps import submit_and_confirm, tasks_of, wait_for_status
 from conftest import csrf_token, links_in_outbox
 from fixtures_staff import PASSWORD, bearer, login
 from sqlalchemy import select
-from test_access_flow import engine, submit_and_confirm, tasks_of, wait_for_status  # noqa: F401
 
 from connectors.demo.people import SHOWCASE
 from dsr import audit, results, staff

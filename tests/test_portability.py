@@ -8,8 +8,9 @@ import tomllib
 
 import pytest
 from conftest import outbox_messages
-from fixtures_answers import by_ref, case_url, in_review, kinds, press, unzip
+from fixtures_answers import by_ref, case_url, in_review, kinds, press
 from fixtures_staff import bearer, english, get_request
+from pack_contents import unzip
 
 import workflows
 from dsr import audit, signing, systems

@@ -1,23 +1,22 @@
 """Review and release of an access answer: left out, release (page and API), the job,
 the email, the download, and what goes wrong (withheld, twice, a broken result, old links)."""
 
-import io
 import json
 import threading
-import zipfile
 from datetime import timedelta
 
-import docx
 import pytest
 from conftest import csrf_token, links_in_outbox, outbox_messages
-from fixtures_answers import CRM, by_ref, case_url, in_review, kinds, press, unzip, write_results
-from fixtures_staff import bearer, english, get_request, new_case
+from fixtures_answers import CRM, by_ref, case_url, in_review, kinds, press, write_results
+from fixtures_staff import bearer, english, get_request, new_case, token_email
+from pack_contents import letter_text, unzip
 from sqlalchemy import select
 
 from dsr import audit, results, signing
 from dsr.extensions import db
 from dsr.models import AuditEvent, DataRequest, WithheldAnswer
 from dsr.processing import reconcile
+from dsr.queue import redis_connection
 from dsr.release import answer
 from dsr.signing import Purpose
 
@@ -31,12 +30,6 @@ def app(make_app):
 
 def press_release(client, ref: str):
     return press(client, ref, "release")
-
-
-def letter_text(archive: zipfile.ZipFile) -> str:
-    document = docx.Document(io.BytesIO(archive.read("access-report.docx")))
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 def test_release_from_the_page_mails_a_link_in_the_language_and_completes(
@@ -244,6 +237,24 @@ def test_reconciliation_enqueues_again_a_release_whose_job_was_lost(app, run_job
     assert get_request(app, ref).status == "completed"
 
 
+def test_reconciliation_clears_the_lock_a_dead_build_left(app, run_jobs):
+    """A worker killed mid-build keeps its Redis lock for the time limit: the job queued
+    again would find it taken and do nothing, were it not cleared."""
+    ref = in_review(app)
+    with app.app_context():
+        req = by_ref(ref)
+        assert answer.request_release(req, actor="handler@example.org")
+        req.release_requested_at -= timedelta(hours=2)
+        db.session.commit()
+        dead = redis_connection().lock(answer.lock_name(req.id), timeout=answer.RELEASE_TIMEOUT)
+        assert dead.acquire(blocking=False)
+        assert answer.release_job(req.id) == "nothing"  # as long as the lock is there
+        assert reconcile()["releases"] == 1
+    run_jobs()
+    assert get_request(app, ref).status == "completed"
+    assert kinds(app, ref).count("export.built") == 1
+
+
 def released(app, run_jobs) -> str:
     ref = in_review(app)
     with app.app_context():
@@ -311,3 +322,114 @@ def test_the_openapi_document_describes_release_and_export(client):
     assert (
         "application/zip" in paths["/requests/{ref}/export"]["get"]["responses"]["200"]["content"]
     )
+
+
+def left_out_url(ref: str, number: int | None = None) -> str:
+    return f"/api/v1/requests/{ref}/left-out" + ("" if number is None else f"/{number}")
+
+
+def test_left_out_through_the_api_as_on_the_case_page(
+    app, client, staff_tokens, handler_client, run_jobs
+):
+    ref = in_review(app)
+    handler = bearer(staff_tokens["handler"])
+    for body in (
+        {"connector": "crm", "table": "contacts", "record": 2, "reason": "Bob's own words"},
+        {"connector": "crm", "table": "notes", "reason": "A third party's notes"},
+        {"connector": "billing", "table": "invoices", "record": None, "reason": "put back"},
+    ):
+        response = client.post(left_out_url(ref), json=body, headers=handler)
+        assert response.status_code == 201, response.get_json()
+    entries = response.get_json()["left_out"]
+    assert response.get_json()["ref"] == ref
+    assert [(e["number"], e["connector"], e["table"], e["record"]) for e in entries] == [
+        (1, "crm", "contacts", 2),
+        (2, "crm", "notes", None),
+        (3, "billing", "invoices", None),
+    ]
+    assert entries[0]["reason"] == "Bob's own words"
+    assert entries[0]["by"] == "staff:" + token_email("handler") and entries[0]["at"]
+    assert get_request(app, ref).left_out[0]["record"] == 1  # stored as the pack names it
+    undone = client.delete(left_out_url(ref, 3), headers=handler)
+    assert undone.status_code == 200 and len(undone.get_json()["left_out"]) == 2
+    assert client.get(left_out_url(ref), headers=handler).get_json() == undone.get_json()
+    page = handler_client.get(case_url(ref)).get_data(as_text=True)
+    assert "Bob&#39;s own words" in page  # the case page lists the same entries
+    assert kinds(app, ref).count("release.left_out") == 3
+    assert "release.left_out_undone" in kinds(app, ref)
+    client.post(f"/api/v1/requests/{ref}/release", headers=handler)
+    run_jobs()
+    pack = unzip(client.get(f"/api/v1/requests/{ref}/export", headers=handler).get_data())
+    data = json.dumps(json.loads(pack.read("data.json")))
+    assert "Alice Martin" in data and "F-0001" in data
+    assert "Bob's note about Alice" not in data and "called, asked" not in data
+    letter = letter_text(pack)
+    assert "Bob's own words" in letter and "put back" not in letter
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"table": "contacts", "reason": "x"}, ["connector"]),
+        ({"connector": "crm", "table": "contacts", "reason": "  "}, ["reason"]),
+        ({"connector": "crm", "table": "contacts", "reason": "x" * 1001}, ["reason"]),
+        ({"connector": "crm", "table": "contacts", "reason": "a\nb"}, ["reason"]),
+        ({"connector": "crm", "table": "contacts", "record": 0, "reason": "x"}, ["record"]),
+        ({"connector": "crm", "table": "contacts", "record": "2", "reason": "x"}, ["record"]),
+        ({"connector": "crm", "table": "contacts", "record": 1.5, "reason": "x"}, ["record"]),
+        ({"connector": "crm", "table": "contacts", "reason": "x", "by": "me"}, ["by"]),
+        ({"connector": "crm", "table": "contacts", "record": 3, "reason": "x"}, ["_schema"]),
+        ({"connector": "crm", "table": "nothing", "reason": "x"}, ["_schema"]),
+        ({"connector": "nobody", "table": "contacts", "reason": "x"}, ["_schema"]),
+        (["crm", "contacts"], None),
+    ],
+)
+def test_a_left_out_body_that_is_wrong_gets_422_with_its_fields(
+    app, client, staff_tokens, body, fields
+):
+    ref = in_review(app)
+    response = client.post(left_out_url(ref), json=body, headers=bearer(staff_tokens["handler"]))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_error" and error["message"]
+    if fields is not None:
+        assert sorted(error["fields"]) == fields
+    assert get_request(app, ref).left_out in (None, [])
+    assert "release.left_out" not in kinds(app, ref)
+
+
+def test_left_out_needs_a_handler_and_a_request_in_review(app, client, staff_tokens):
+    ref, client = in_review(app), english(client)
+    body = {"connector": "crm", "table": "notes", "reason": "A third party's notes"}
+    viewer, handler = bearer(staff_tokens["viewer"]), bearer(staff_tokens["handler"])
+    assert client.get(left_out_url(ref)).status_code == 401
+    assert client.get(left_out_url(ref), headers=viewer).status_code == 403
+    assert client.post(left_out_url(ref), json=body, headers=viewer).status_code == 403
+    assert client.delete(left_out_url(ref, 1), headers=viewer).status_code == 403
+    assert client.get(left_out_url("DSR-2020-999999"), headers=handler).status_code == 404
+    admin = bearer(staff_tokens["admin"])
+    assert client.post(left_out_url(ref), json=body, headers=admin).status_code == 201
+    again = client.post(left_out_url(ref), json=body, headers=handler)
+    assert again.status_code == 422 and "already left out" in again.get_json()["error"]["message"]
+    missing = client.delete(left_out_url(ref, 2), headers=handler)
+    assert missing.status_code == 422 and missing.get_json()["error"]["fields"]
+    assert client.delete(left_out_url(ref, 0), headers=handler).status_code == 422
+    assert client.post(f"/api/v1/requests/{ref}/release", headers=handler).status_code == 202
+    under_way = client.delete(left_out_url(ref, 1), headers=handler)
+    assert under_way.status_code == 409
+    assert under_way.get_json()["error"]["code"] == "release_in_progress"
+    processing = new_case(app, "processing")
+    refused = client.post(left_out_url(processing), json=body, headers=handler)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "not_in_review"
+    assert len(client.get(left_out_url(ref), headers=handler).get_json()["left_out"]) == 1
+
+
+def test_the_openapi_document_describes_left_out(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
+    assert set(paths["/requests/{ref}/left-out"]) == {"get", "post"}
+    assert "201" in paths["/requests/{ref}/left-out"]["post"]["responses"]
+    assert "409" in paths["/requests/{ref}/left-out/{number}"]["delete"]["responses"]
+    body = document["components"]["schemas"]["NewLeftOut"]
+    assert set(body["properties"]) == {"connector", "table", "record", "reason"}
+    assert sorted(body["required"]) == ["connector", "reason", "table"]

@@ -125,11 +125,12 @@ def build_pack(
     return info
 
 
-def sweep(folder: Path) -> None:
-    """Remove what builds killed midway left (a running build writes to its file all along)."""
+def sweep(folder: Path, older_than: float = STALE_SECONDS) -> None:
+    """Remove what builds killed midway left: partial files untouched for `older_than`
+    seconds (a running build writes to its file all along; 0 when none can be running)."""
     for stale in folder.glob(f"*{PARTIAL}"):
         with contextlib.suppress(FileNotFoundError):
-            if time.time() - stale.stat().st_mtime > STALE_SECONDS:
+            if time.time() - stale.stat().st_mtime >= older_than:
                 stale.unlink()
 
 

@@ -11,8 +11,9 @@ complete) with no transaction open, checks again under the row's lock, moves
 the request to `completed`, commits, then mails the download link. A
 PackError leaves the request in review with `release_error` for the case
 page; releasing again clears it. A worker killed midway leaves the release
-asked for and not done: `reconcile_releases` enqueues it again after a grace
-period.
+asked for and not done, its Redis lock and a partial file: `reconcile_releases`
+clears the lock and enqueues it again once its job is dead (after a grace
+period), and the next build sweeps the partial file.
 """
 
 import contextlib
@@ -29,7 +30,7 @@ from sqlalchemy import select
 import workflows
 from dsr import after_commit, audit, mail
 from dsr.export.errors import PackError
-from dsr.export.pack import Letter, build_pack
+from dsr.export.pack import Letter, build_pack, pack_path, sweep
 from dsr.extensions import db
 from dsr.identity import withheld
 from dsr.letters.access import access_letter
@@ -137,6 +138,11 @@ def job_id(request_id: int) -> str:
     return f"release-{request_id}"
 
 
+def lock_name(request_id: int) -> str:
+    """The Redis lock that keeps one build of the request's pack at a time."""
+    return f"dsr:release:{request_id}"
+
+
 def release_job(request_id: int) -> str:
     """Build and send the answer once; returns what it did ("released", "failed", "nothing").
 
@@ -145,7 +151,7 @@ def release_job(request_id: int) -> str:
     while the pack is built (on SQLite it would hold the write lock for minutes).
     """
     guard = redis_connection().lock(
-        f"dsr:release:{request_id}", timeout=RELEASE_TIMEOUT + 60, blocking=False
+        lock_name(request_id), timeout=RELEASE_TIMEOUT + 60, blocking=False
     )
     if not guard.acquire():
         return "nothing"  # another worker is building it
@@ -172,6 +178,8 @@ def release_once(request_id: int) -> str:
     for task in request.tasks:  # loaded now, so that the build asks the database nothing
         task.request  # noqa: B018 - loads the relationship
     db.session.commit()
+    # under the release's lock no other build of this pack runs: a partial file is a dead one's
+    sweep(pack_path(request).parent, older_than=0)
     try:
         letter_name = workflows.get(request.type).answer_letter
         letter = (
@@ -221,20 +229,27 @@ def release_once(request_id: int) -> str:
 
 
 def job_is_alive(request: DataRequest, now: datetime) -> bool:
-    """Whether the release job will still run, or runs; a worker killed mid-build leaves
-    its job "started" for ever, so past the time limit nobody runs it any more."""
+    """Whether the release job will still run, or runs. A worker killed mid-build leaves
+    its job "started" (until RQ finds it abandoned); past its time limit, counted from
+    when it started (it may have waited long in the queue), nobody runs it any more."""
     try:
         job = Job.fetch(job_id(request.id), connection=redis_connection())
     except NoSuchJobError:
         return False
     status = job.get_status(refresh=False)
     if status == JobStatus.STARTED:
-        return now - request.release_requested_at < timedelta(seconds=RELEASE_TIMEOUT + 60)
+        started = job.started_at or request.release_requested_at  # RQ's is aware, in UTC
+        return now - started < timedelta(seconds=RELEASE_TIMEOUT + 60)
     return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def reconcile_releases(now: datetime) -> int:
-    """Enqueue again the releases asked for, not done, and without a live job after the grace."""
+    """Enqueue again the releases asked for, not done, and without a live job after the grace.
+
+    A worker killed mid-build leaves its Redis lock behind (it expires only after the
+    time limit, from when it was taken), which would turn the job queued again into a
+    no-op: with no live job, nobody holds the lock any more, so it goes first.
+    """
     stalled = db.session.scalars(
         select(DataRequest).where(
             DataRequest.release_requested_at < now - RELEASE_GRACE,
@@ -247,5 +262,6 @@ def reconcile_releases(now: datetime) -> int:
     again = [request.id for request in stalled if not job_is_alive(request, now)]
     for request_id in again:
         logger.warning("release of request %s lost its job: queued again", request_id)
+        redis_connection().delete(lock_name(request_id))
         enqueue_release(request_id)
     return len(again)

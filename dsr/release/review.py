@@ -18,9 +18,21 @@ from dsr.models.types import utcnow
 from dsr.status import RequestStatus
 from workflows.processing_register import Scope
 
+#: the longest reason a handler may give
+REASON_LIMIT = 1000
+
 
 class ReviewError(Exception):
     """A change to what is left out that cannot be made; the message says why."""
+
+
+class NotEditable(ReviewError):
+    """What goes out cannot change now: not in review ("not_in_review"), or the release is
+    under way ("release_in_progress"); `code` is the API's error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
 
 
 def entries(request: DataRequest) -> list[LeftOut]:
@@ -63,9 +75,14 @@ def annex(request: DataRequest) -> list[Withheld]:
 
 def check_editable(request: DataRequest) -> None:
     if request.status != RequestStatus.REVIEW:
-        raise ReviewError(_("What goes out can be changed only while the request is in review."))
+        raise NotEditable(
+            "not_in_review",
+            _("What goes out can be changed only while the request is in review."),
+        )
     if request.release_requested_at and not request.release_error:
-        raise ReviewError(_("The answer is being released: it can no longer be changed."))
+        raise NotEditable(
+            "release_in_progress", _("The answer is being released: it can no longer be changed.")
+        )
 
 
 def leave_out(

@@ -7,7 +7,7 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # decisions_api, identity_api, release_api, transmit_api, staff_decisions,
+    # decisions_api, identity_api, left_out_api, release_api, transmit_api, staff_decisions,
     # staff_identity and staff_release add their views to staff_api's and staff's blueprints
     from dsr.web import (
         api,
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         callbacks,
         decisions_api,  # noqa: F401
         identity_api,  # noqa: F401
+        left_out_api,  # noqa: F401
         public,
         release_api,  # noqa: F401
         staff,

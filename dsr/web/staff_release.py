@@ -16,9 +16,6 @@ from dsr.web.auth import role_required
 from dsr.web.downloads import pack_response
 from dsr.web.staff import HANDLER, back_to, bp, request_or_404
 
-#: the longest reason a handler may give
-REASON_LIMIT = 1000
-
 
 def record_position(text: str) -> int | None:
     """The form's record number (1 = the first) as a 0-based position; "" for the whole table."""
@@ -38,9 +35,9 @@ def leave_out(ref: str):
     form = request.form
     reason = form.get("reason", "").strip()
     try:
-        if not reason or len(reason) > REASON_LIMIT:
+        if not reason or len(reason) > review.REASON_LIMIT:
             raise review.ReviewError(
-                _("Give the reason (at most %(limit)d characters).", limit=REASON_LIMIT)
+                _("Give the reason (at most %(limit)d characters).", limit=review.REASON_LIMIT)
             )
         review.leave_out(
             req,
