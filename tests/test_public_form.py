@@ -152,12 +152,9 @@ FIELD_NAMES = {
     "restriction": ["details.ground"],
     "objection": ["details.basis", "details.processing", "details.grounds"],
     "consent_withdrawal": ["details.purposes"],
+    # the death notice branch (tests/test_post_mortem_form.py has both)
     "post_mortem": [
         "details.mode",
-        "details.directive",
-        "details.trusted_person_name",
-        "details.trusted_person_email",
-        "details.instructions",
         "details.requester_role",
         "details.deceased_name",
         "details.deceased_email",
@@ -165,9 +162,12 @@ FIELD_NAMES = {
     ],
 }
 
+#: the branch a form that branches is shown in here, by type
+BRANCH = {"post_mortem": "&mode=death_notice"}
+
 
 def form_url(type_name: str) -> str:
-    return f"/requests/new?type={type_name}"
+    return f"/requests/new?type={type_name}{BRANCH.get(type_name, '')}"
 
 
 def post_form(client, type_name: str, fields: dict, token: str | None = None, **kwargs):

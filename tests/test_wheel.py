@@ -109,6 +109,7 @@ def test_the_wheel_carries_every_file_of_the_packages_and_the_templates(source, 
         "dsr/demo/instance.toml",
         "dsr/translations/fr/LC_MESSAGES/messages.mo",
         "dsr/static/style.css",
+        "dsr/static/branch.js",
     ):
         assert needed in expected
     missing = sorted(expected - carried)

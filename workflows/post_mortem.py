@@ -26,6 +26,26 @@ ROLES = {
 }
 
 
+#: the details each mode takes; the other mode's are refused, so that a request never
+#: mixes directives with a death notice
+MODE_FIELDS = {
+    "directives": ("directive", "trusted_person_name", "trusted_person_email", "instructions"),
+    "death_notice": ("requester_role", "deceased_name", "deceased_email", "date_of_death"),
+}
+#: the details each mode cannot do without
+MODE_REQUIRED = {
+    "directives": ("directive",),
+    "death_notice": ("requester_role", "deceased_name", "date_of_death"),
+}
+#: who a trusted person is needed for: the directive that hands the data over to them
+HAND_OVER_REQUIRED = ("trusted_person_name", "trusted_person_email")
+#: why a detail of the other mode is refused, by the mode it belongs to
+OTHER_MODE = {
+    "directives": _l("Only for registering directives: leave it out when you report a death."),
+    "death_notice": _l("Only for reporting a death: leave it out when you register directives."),
+}
+
+
 class PostMortemDetails(StrictSchema):
     mode = choice(MODES, required=True)
     # (a) a living subject's directives
@@ -41,15 +61,16 @@ class PostMortemDetails(StrictSchema):
 
     @validates_schema
     def mode_fields(self, data, **kwargs):
-        needed = {
-            "directives": ["directive"],
-            "death_notice": ["requester_role", "deceased_name", "date_of_death"],
-        }.get(data.get("mode"), [])
-        if data.get("directive") == "hand_over":
-            needed += ["trusted_person_name", "trusted_person_email"]
+        mode = data.get("mode")
+        needed = list(MODE_REQUIRED.get(mode, ()))
+        if mode == "directives" and data.get("directive") == "hand_over":
+            needed += HAND_OVER_REQUIRED
         errors = {key: [_l("This field is required.")] for key in needed if key not in data}
+        for other, keys in MODE_FIELDS.items():
+            if other != mode:
+                errors.update({key: [OTHER_MODE[other]] for key in keys if key in data})
         if data.get("date_of_death") and data["date_of_death"] > dt.date.today():
-            errors["date_of_death"] = [_l("The date cannot be in the future.")]
+            errors.setdefault("date_of_death", [_l("The date cannot be in the future.")])
         if errors:
             raise ValidationError(errors)
 

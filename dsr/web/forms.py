@@ -63,6 +63,16 @@ CHOICES = {
     },
 }
 
+#: types whose form asks different things in different cases: the input that says which
+#: case. The person chooses the case first (the page's query parameter of the same last
+#: name, `?mode=`), and the form shows only that case's fields.
+BRANCHES = {"post_mortem": "details.mode"}
+
+
+def branch_parameter(path: str) -> str:
+    """The page's query parameter that chooses the branch of the input at `path`."""
+    return path.rsplit(".", 1)[-1]
+
 
 def unflatten(form: MultiDict, list_fields: Iterable[str] = LIST_FIELDS) -> dict:
     """The form as the intake payload: dotted names to nested dicts, numbered rows to lists.

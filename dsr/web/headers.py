@@ -1,7 +1,7 @@
 """Security headers on every response.
 
-The pages load nothing but their own stylesheet and carry no inline script or
-style attribute, so the Content-Security-Policy can allow only this origin
+The pages load nothing but their own stylesheet and script and carry no inline
+script or style attribute, so the Content-Security-Policy can allow only this origin
 and forbid framing outright. `Referrer-Policy: same-origin`: the status,
 confirmation and download pages carry their signed token in the URL, which
 must never reach another site through a link; same-origin requests keep their

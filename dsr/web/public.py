@@ -50,22 +50,58 @@ def requested_type():
         return None
 
 
+def chosen_branch(definition, values: MultiDict) -> str | None:
+    """For a type whose form branches, the branch the person chose: the form's own input
+    once sent, else the page's query parameter; None when none (or no such branch) is chosen.
+    """
+    path = forms.BRANCHES.get(definition.name)
+    if path is None:
+        return None
+    value = values.get(path) or request.args.get(forms.branch_parameter(path), "")
+    return value if value in forms.CHOICES[definition.name][path] else None
+
+
+def branch_urls(definition) -> dict[str, str]:
+    """For a type whose form branches, each branch's form by branch; else nothing."""
+    path = forms.BRANCHES.get(definition.name)
+    if path is None:
+        return {}
+    parameter = forms.branch_parameter(path)
+    return {
+        value: url_for("public.new_request", type=definition.name, **{parameter: value})
+        for value in forms.CHOICES[definition.name][path]
+    }
+
+
 def render_form(
     definition, values: MultiDict | None = None, errors: dict | None = None, status: int = 200
 ):
-    """The form for one type, with what was sent and the messages beside each input."""
+    """The form for one type, with what was sent and the messages beside each input.
+
+    A type whose form branches first shows the choice of branch alone, then the form
+    with the chosen branch's fields only, and links to switch to the others.
+    """
     errors = errors or {}
+    values = values if values is not None else MultiDict()
     language = current_locale()
     activities = systems.register().get("activities", [])
+    branch_path = forms.BRANCHES.get(definition.name)
+    branch = chosen_branch(definition, values)
+    urls = branch_urls(definition)
     return render_template(
         "public/form.html",
         definition=definition,
-        values=values if values is not None else MultiDict(),
+        values=values,
         errors=errors,
         summary=forms.error_summary(errors),
         choices=forms.CHOICES.get(definition.name, {}),
         consent_purposes=forms.consent_purposes(activities, language),
         forms=forms,
+        branch_path=branch_path,
+        branch=branch,
+        branch_urls=urls,
+        # the chosen branch stays in the page's address, for the language switch
+        action=urls[branch] if branch else url_for("public.submit", type=definition.name),
     ), status
 
 
