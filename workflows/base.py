@@ -58,6 +58,11 @@ class RequestType:
     legal_basis: str = ""
     #: marshmallow schema of the `details` object; empty for types that need none
     details_schema: type[Schema] = Schema
+    #: what the form calls each of the type's inputs, by dotted path ("details.ground";
+    #: `#` stands for a row number), for labels and the error summary
+    field_labels: Mapping[str, str] = {}
+    #: the fixed choices the form offers, by input path: {value: label}
+    field_choices: Mapping[str, Mapping[str, str]] = {}
     #: start processing as soon as the request is verified, without a handler, unless the
     #: instance's `[processing] auto_start` list says otherwise
     auto_start: bool = False
@@ -99,7 +104,8 @@ class RequestType:
         """What the engine does once every task has succeeded, as names (`dsr.processing.
         finishing`): "suppress" keeps the person's identifiers as suppression records,
         "restrict" puts the restriction in force, "notify_recipients" tells the register's
-        recipients (Art. 19), "release" sends the answer without a handler (rights applied
+        recipients (Art. 19), "register_directives" records post-mortem directives and
+        completes the request, "release" sends the answer without a handler (rights applied
         at once: direct-marketing objections, consent withdrawals), if at least one system
         did it and none was skipped for an identifier still to prove."""
         return frozenset()

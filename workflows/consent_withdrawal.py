@@ -24,6 +24,9 @@ class ConsentWithdrawal(RequestType):
     description = _l("Withdraw a consent you gave; what was done before stays lawful.")
     legal_basis = _l("GDPR Art. 7(3)")
     details_schema = ConsentWithdrawalDetails
+    field_labels = {
+        "details.purposes": _l("What you withdraw your consent for"),
+    }
     answer = "pack"
     auto_start = True
 

@@ -36,6 +36,10 @@ class Erasure(RequestType):
     )
     legal_basis = _l("GDPR Art. 17, 19")
     details_schema = ErasureDetails
+    field_labels = {
+        "details.ground": _l("Why you ask for this"),
+    }
+    field_choices = {"details.ground": GROUNDS}
     answer = "pack"
 
     @classmethod

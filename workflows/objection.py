@@ -47,6 +47,12 @@ class Objection(RequestType):
     )
     legal_basis = _l("GDPR Art. 21")
     details_schema = ObjectionDetails
+    field_labels = {
+        "details.basis": _l("What you object to"),
+        "details.processing": _l("Which use of your data you object to"),
+        "details.grounds": _l("The grounds relating to your particular situation"),
+    }
+    field_choices = {"details.basis": BASES}
     answer = "pack"
     auto_start = True
 

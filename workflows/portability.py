@@ -43,6 +43,10 @@ class Portability(RequestType):
     )
     legal_basis = _l("GDPR Art. 20")
     details_schema = PortabilityDetails
+    field_labels = {
+        "details.recipient_name": _l("Receiving organisation"),
+        "details.recipient_email": _l("Its email address"),
+    }
     auto_start = True
     connector_actions = ("access",)
     answer = "pack"

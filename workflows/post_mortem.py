@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 
 from workflows import register
-from workflows.base import RequestType
+from workflows.base import Case, RequestType
 from workflows.fields import Email, StrictSchema, Text, choice, date
 
 MODES = {
@@ -85,3 +85,31 @@ class PostMortem(RequestType):
     )
     legal_basis = _l("Loi n° 78-17 Art. 85")
     details_schema = PostMortemDetails
+    field_labels = {
+        "details.mode": _l("What you want to do"),
+        "details.directive": _l("Your directive"),
+        "details.trusted_person_name": _l("Trusted person's name"),
+        "details.trusted_person_email": _l("Trusted person's email address"),
+        "details.instructions": _l("Instructions"),
+        "details.requester_role": _l("You are"),
+        "details.deceased_name": _l("Name of the deceased"),
+        "details.deceased_email": _l("Email address of the deceased"),
+        "details.date_of_death": _l("Date of death"),
+    }
+    field_choices = {
+        "details.mode": MODES,
+        "details.directive": DIRECTIVES,
+        "details.requester_role": ROLES,
+    }
+
+    @classmethod
+    def starts_itself(cls, details: dict) -> bool:
+        """Registering directives asks no system and needs no decision; a death notice
+        waits for a handler, who checks the documents."""
+        return details.get("mode") == "directives"
+
+    @classmethod
+    def when_done(cls, case: Case) -> frozenset[str]:
+        if case.details.get("mode") == "directives":
+            return frozenset({"register_directives"})
+        return frozenset()

@@ -36,6 +36,12 @@ class Rectification(RequestType):
     description = _l("Have inaccurate data about you corrected, or incomplete data completed.")
     legal_basis = _l("GDPR Art. 16, 19")
     details_schema = RectificationDetails
+    field_labels = {
+        "details.changes": _l("Corrections"),
+        "details.changes.#.field": _l("Which data (for example: postal address)"),
+        "details.changes.#.current_value": _l("Value as we hold it"),
+        "details.changes.#.corrected_value": _l("Correct value"),
+    }
     answer = "pack"
 
     @classmethod

@@ -27,6 +27,10 @@ class Restriction(RequestType):
     description = _l("Have your data kept but no longer used, for a time.")
     legal_basis = _l("GDPR Art. 18")
     details_schema = RestrictionDetails
+    field_labels = {
+        "details.ground": _l("Why you ask for this"),
+    }
+    field_choices = {"details.ground": GROUNDS}
     answer = "pack"
     connector_actions = ("restrict",)
 

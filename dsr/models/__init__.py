@@ -1,6 +1,7 @@
 """The database models, one module per concern."""
 
 from dsr.models.audit import AuditEvent, AuditHead
+from dsr.models.directive import Directive
 from dsr.models.identity import (
     ClaimStatus,
     HeldStatus,
@@ -21,6 +22,7 @@ __all__ = [
     "ClaimStatus",
     "ClockPause",
     "DataRequest",
+    "Directive",
     "HeldStatus",
     "IdentityClaim",
     "ProofMethod",

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import workflows
 from connectors.answer import read_answer
-from dsr import recipients, restriction, suppression, systems
+from dsr import directives, recipients, restriction, suppression, systems
 from dsr.extensions import db
 from dsr.identity import claims, withheld
 from dsr.models import FINISHED, DataRequest, Task, TaskStatus
@@ -95,6 +95,8 @@ def apply_effects(request: DataRequest) -> None:
         restriction.in_force(request)
     if "notify_recipients" in effects:
         recipients.notify(request)
+    if "register_directives" in effects:
+        directives.register(request)
     done_somewhere = any(task.status == T.SUCCEEDED for task in request.tasks)
     if (
         "release" in effects

@@ -20,7 +20,7 @@ from dsr import notify, operations
 from dsr.db import ping as database_ping
 from dsr.extensions import csrf, db, limiter
 from dsr.i18n import browser_language
-from dsr.intake import IntakeError, validate_payload
+from dsr.intake import IntakeError, flatten, validate_payload
 from dsr.models import DataRequest
 from dsr.web import openapi
 from dsr.web.errors import MESSAGES, json_error
@@ -80,7 +80,7 @@ def load_body(schema: Schema) -> dict:
             422,
             "validation_error",
             _("The request has errors; each field says what to fix."),
-            exc.normalized_messages(),
+            flatten(exc.messages),
         ) from exc
 
 

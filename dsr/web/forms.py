@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from workflows import erasure, objection, post_mortem, restriction
+import workflows
+from dsr.letters.register import localized
 
 #: form fields that never reach the payload: the CSRF token and the honeypot
 IGNORED = frozenset({"csrf_token", "website"})
@@ -20,48 +21,25 @@ HONEYPOT = "website"
 #: inputs that may repeat (checkboxes plus an "other" text), kept as lists
 LIST_FIELDS = frozenset({"details.purposes"})
 
-#: what each input is called, for its label and the error summary;
-#: `#` stands for a row number
-LABELS = {
+#: what the inputs every type shares are called; each type's own are its `field_labels`
+COMMON_LABELS = {
     "email": _l("Email address"),
     "name": _l("Full name"),
     "language": _l("Language"),
     "identifiers.phone": _l("Phone number"),
     "identifiers.customer_number": _l("Customer number"),
     "details.note": _l("Anything you want to add"),
-    "details.changes": _l("Corrections"),
-    "details.changes.#.field": _l("Which data (for example: postal address)"),
-    "details.changes.#.current_value": _l("Value as we hold it"),
-    "details.changes.#.corrected_value": _l("Correct value"),
-    "details.ground": _l("Why you ask for this"),
-    "details.basis": _l("What you object to"),
-    "details.processing": _l("Which use of your data you object to"),
-    "details.grounds": _l("The grounds relating to your particular situation"),
-    "details.recipient_name": _l("Receiving organisation"),
-    "details.recipient_email": _l("Its email address"),
-    "details.purposes": _l("What you withdraw your consent for"),
-    "details.mode": _l("What you want to do"),
-    "details.directive": _l("Your directive"),
-    "details.trusted_person_name": _l("Trusted person's name"),
-    "details.trusted_person_email": _l("Trusted person's email address"),
-    "details.instructions": _l("Instructions"),
-    "details.requester_role": _l("You are"),
-    "details.deceased_name": _l("Name of the deceased"),
-    "details.deceased_email": _l("Email address of the deceased"),
-    "details.date_of_death": _l("Date of death"),
+}
+
+#: what each input is called, for its label and the error summary (`#`: a row number);
+#: types that share an input name give it the same label
+LABELS = {
+    **COMMON_LABELS,
+    **{path: label for d in workflows.definitions() for path, label in d.field_labels.items()},
 }
 
 #: the fixed choices each type's form offers, by input name
-CHOICES = {
-    "erasure": {"details.ground": erasure.GROUNDS},
-    "restriction": {"details.ground": restriction.GROUNDS},
-    "objection": {"details.basis": objection.BASES},
-    "post_mortem": {
-        "details.mode": post_mortem.MODES,
-        "details.directive": post_mortem.DIRECTIVES,
-        "details.requester_role": post_mortem.ROLES,
-    },
-}
+CHOICES = {d.name: d.field_choices for d in workflows.definitions() if d.field_choices}
 
 #: types whose form asks different things in different cases: the input that says which
 #: case. The person chooses the case first (the page's query parameter of the same last
@@ -116,17 +94,10 @@ def _listify(node):
 def consent_purposes(activities: list[dict], language: str) -> list[tuple[str, str]]:
     """(activity id, purpose in `language`) for each register activity based on consent."""
     return [
-        (str(activity["id"]), _localized(activity.get("purpose"), language) or str(activity["id"]))
+        (str(activity["id"]), localized(activity.get("purpose"), language) or str(activity["id"]))
         for activity in activities
         if activity.get("legal_basis") == "consent" and activity.get("id")
     ]
-
-
-def _localized(text, language: str) -> str:
-    """A {"fr": ..., "en": ...} table in `language`, else in any language it has."""
-    if isinstance(text, dict):
-        return str(text.get(language) or next(iter(text.values()), ""))
-    return str(text or "")
 
 
 def field_id(path: str) -> str:

@@ -9,15 +9,13 @@ and records, which a viewer does not see.
 """
 
 from flask import g, jsonify
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from dsr.extensions import db
-from dsr.intake import flatten
 from dsr.models import DataRequest
 from dsr.release import review
-from dsr.web.api import ApiError, read_json
+from dsr.web.api import ApiError, load_body
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, request_or_404
 from workflows.fields import StrictSchema, Text
@@ -68,21 +66,6 @@ def refused(exc: review.ReviewError) -> ApiError:
     return ApiError(422, "validation_error", str(exc), {"_schema": [str(exc)]})
 
 
-def valid_body() -> dict:
-    body = read_json()
-    if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", _("Send a JSON object."))
-    try:
-        return _schema.load(body)
-    except ValidationError as exc:
-        raise ApiError(
-            422,
-            "validation_error",
-            _("The request has errors; each field says what to fix."),
-            flatten(exc.messages),
-        ) from exc
-
-
 @bp.get("/requests/<ref>/left-out")
 @token_required(HANDLER)
 def list_left_out(ref: str):
@@ -95,7 +78,7 @@ def list_left_out(ref: str):
 def leave_out(ref: str):
     """Leave a table, or one record of it, out of the answer (201, the entries)."""
     req = request_or_404(ref)
-    body = valid_body()
+    body = load_body(_schema)
     record = body["record"]
     try:
         review.leave_out(

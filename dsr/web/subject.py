@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
-from dsr import audit, notify, operations, processing, signing, sms
+from dsr import audit, directives, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import db
 from dsr.identity import claims, codes
@@ -26,6 +26,7 @@ from dsr.status import RequestStatus
 from dsr.templating import status_title
 from dsr.web.downloads import pack_response
 from dsr.web.limits import limit_code_checks, limit_codes, limit_codes_per_phone, limit_resends
+from workflows import post_mortem
 from workflows.fields import Email
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ EVENT_SENTENCES = {
     "export.downloaded": _l("Answer downloaded"),
     "transmission.sent": _l("Your data sent to the organisation you named"),
     "transmission.downloaded": _l("The organisation you named downloaded your data"),
+    "directives.registered": _l("Your directives registered"),
+    "directives.revoked": _l("Your directives revoked"),
 }
 
 
@@ -163,6 +166,8 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         download_url=url_for("subject.download", token=links.download_token(req))
         if links.downloadable(req)
         else None,
+        directive=directives.of_request(req) if req.type == "post_mortem" else None,
+        directive_labels=post_mortem.DIRECTIVES,
         error=error,
     )
     return page, code
@@ -214,6 +219,24 @@ def download(token: str):
     except PackUnavailable as exc:
         db.session.rollback()
         raise LinkRefused("unavailable", Purpose.DOWNLOAD) from exc
+
+
+@bp.post("/status/<token>/directives/revoke")
+def revoke_directives(token: str):
+    """The person revokes the post-mortem directives this request registered."""
+    req = status_request(token)
+    if not request.form.get("confirm"):
+        return render_status(
+            req, token, code=400, error=_("Tick the box to confirm that you revoke them.")
+        )
+    try:
+        directives.revoke(req)
+    except directives.DirectiveError as exc:
+        db.session.rollback()
+        return render_status(req, token, code=409, error=str(exc))
+    db.session.commit()
+    flash(_("Your directives are revoked."))
+    return redirect(url_for("subject.status", token=token, _anchor="directives"), 303)
 
 
 @bp.get("/transfer/<token>")
