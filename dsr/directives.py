@@ -68,9 +68,7 @@ def register(request: DataRequest) -> Directive:
         request_id=request.id,
         data={"directive": directive.directive, "replaced": earlier is not None},
     )
-    transition_to(
-        request, RequestStatus.COMPLETED, actor="system", reason="directives registered"
-    )
+    transition_to(request, RequestStatus.COMPLETED, actor="system", reason="directives registered")
     after_commit.later(mail.send_later, request.id, "directives_registered")
     return directive
 
