@@ -20,6 +20,8 @@ def submit_and_confirm(
     *,
     proven: bool = False,
     language: str = "fr",
+    type_: str = "access",
+    details: dict | None = None,
     **identifiers,
 ) -> str:
     """The subject's way in: the API, the emailed link, the confirm button; returns the ref.
@@ -29,11 +31,11 @@ def submit_and_confirm(
     """
     client = app.test_client()
     payload = {
-        "type": "access",
+        "type": type_,
         "email": email or person.email,
         "name": f"{person.first_name} {person.last_name}" if person else "Nobody Known",
         "identifiers": identifiers,
-        "details": {},
+        "details": details or {},
         "language": language,
     }
     created = client.post("/api/v1/requests", json=payload)
