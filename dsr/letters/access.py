@@ -85,4 +85,3 @@ def system_rows(task: Task) -> dict:
         "searched": task.status == TaskStatus.SUCCEEDED,
         "tables": [(table, counts[table]) for table in sorted(counts) if counts[table]],
     }
-
