@@ -2,15 +2,11 @@
 and in English, from the demo instance's processing register."""
 
 import copy
-import io
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_date
-from docx import Document
+from fixtures_letters import DEMO, Read, date_in
 
-from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
 from dsr.letters import blocks
 from dsr.letters.access import Withheld, access_letter
@@ -18,7 +14,6 @@ from dsr.letters.register import localized
 from dsr.models import DataRequest, Task
 from dsr.operations import create_request
 
-DEMO = load_instance(str(DEMO_CONFIG))
 ACTIVITIES = {activity["id"]: activity for activity in DEMO["register"]["activities"]}
 CATEGORIES = {c["id"]: c["label"] for c in DEMO["register"]["data_categories"]}
 VERIFIED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -96,30 +91,6 @@ def letter(app, request_id: int, **kwargs) -> bytes:
         return access_letter(
             db.session.get(DataRequest, request_id), answered_at=ANSWERED, **kwargs
         )
-
-
-class Read:
-    """A DOCX letter as text: its page header, paragraphs and tables."""
-
-    def __init__(self, data: bytes):
-        document = Document(io.BytesIO(data))
-        self.document = document
-        self.header = "\n".join(p.text for p in document.sections[0].header.paragraphs)
-        self.paragraphs = [p.text for p in document.paragraphs]
-        self.tables = [
-            [[cell.text for cell in row.cells] for row in table.rows] for table in document.tables
-        ]
-        self.text = "\n".join(self.paragraphs + [" | ".join(r) for t in self.tables for r in t])
-
-    def table_with(self, heading: str) -> list[list[str]]:
-        """The table whose first row begins with `heading`."""
-        return next(table for table in self.tables if table[0][0] == heading)
-
-
-def date_in(language: str, instant: datetime) -> str:
-    """A date as the letter writes it: in the controller's time zone and the language."""
-    local = instant.astimezone(ZoneInfo(DEMO["controller"]["timezone"]))
-    return format_date(local.date(), "long", locale=language)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

@@ -28,6 +28,7 @@ class ConsentWithdrawal(RequestType):
         "details.purposes": _l("What you withdraw your consent for"),
     }
     answer = "pack"
+    answer_letter = "consent_withdrawal"
     auto_start = True
 
     @classmethod

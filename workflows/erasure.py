@@ -41,6 +41,7 @@ class Erasure(RequestType):
     }
     field_choices = {"details.ground": GROUNDS}
     answer = "pack"
+    answer_letter = "erasure"
 
     @classmethod
     def when_done(cls, case: Case) -> frozenset[str]:

@@ -54,6 +54,7 @@ class Objection(RequestType):
     }
     field_choices = {"details.basis": BASES}
     answer = "pack"
+    answer_letter = "objection"
     auto_start = True
 
     @classmethod

@@ -43,6 +43,7 @@ class Rectification(RequestType):
         "details.changes.#.corrected_value": _l("Correct value"),
     }
     answer = "pack"
+    answer_letter = "rectification"
 
     @classmethod
     def when_done(cls, case: Case) -> frozenset[str]:

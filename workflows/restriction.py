@@ -32,6 +32,7 @@ class Restriction(RequestType):
     }
     field_choices = {"details.ground": GROUNDS}
     answer = "pack"
+    answer_letter = "restriction"
     connector_actions = ("restrict",)
 
     @classmethod

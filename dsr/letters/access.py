@@ -12,21 +12,17 @@ search can rule it out. When no system found anything, the letter says so.
 Runs in a worker with an app context; needs no web request and no `dsr.web`.
 """
 
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
 
 from dsr import systems
-from dsr.letters import blocks, docx_render
+from dsr.letters.common import label, letter_bytes, tasks_of
 from dsr.letters.register import activities_for, localized
 from dsr.models import DataRequest, Task
 from dsr.models.task import TaskStatus
-from dsr.models.types import utcnow
 
 TEMPLATE = "letters/access.html"
 
@@ -48,57 +44,33 @@ def access_letter(
     not_communicated: Iterable[Withheld | Mapping] = (),
     answered_at: datetime | None = None,
 ) -> bytes:
-    """The Art. 15 letter for `request`, as the bytes of a DOCX file."""
-    stream = io.BytesIO()
-    write_access_letter(request, stream, not_communicated=not_communicated, answered_at=answered_at)
-    return stream.getvalue()
-
-
-def write_access_letter(
-    request: DataRequest,
-    stream: IO[bytes],
-    *,
-    not_communicated: Iterable[Withheld | Mapping] = (),
-    answered_at: datetime | None = None,
-) -> None:
-    """Write the letter to a binary stream; `answered_at` defaults to now."""
+    """The Art. 15 letter for `request`, as the bytes of a DOCX file; `answered_at`
+    defaults to now."""
     withheld = [
         item if isinstance(item, Withheld) else Withheld(**item) for item in not_communicated
     ]
-    context = letter_context(request, withheld, answered_at or utcnow())
-    with force_locale(request.language):
-        markup = render_template(TEMPLATE, **context)
-    docx_render.write(blocks.parse(markup), stream, language=request.language, footer=request.ref)
+    return letter_bytes(request, TEMPLATE, letter_context(request, withheld), answered_at)
 
 
-def letter_context(request: DataRequest, withheld: list[Withheld], answered_at: datetime) -> dict:
-    """What the template needs, every register text already in the request's language."""
-    instance = current_app.config["INSTANCE"]
+def letter_context(request: DataRequest, withheld: list[Withheld]) -> dict:
+    """What the access template adds to the shared context, every register text already in
+    the request's language."""
     language = request.language
-    tasks = access_tasks(request)
+    tasks = tasks_of(request, "access")
     found = {
         (task.connector, table)
         for task in tasks
         for table, count in (task.record_counts or {}).items()
         if count
     }
-    controller = instance["controller"]
+    controller = current_app.config["INSTANCE"]["controller"]
     return {
-        "request": request,
-        "answered_at": answered_at,
-        "controller": controller,
-        "dpo": controller.get("dpo") or {},
-        "authority": instance.get("authority") or {},
         "fees": localized((controller.get("fees") or {}).get("note"), language),
         "systems": [system_rows(task) for task in tasks],
         "found": bool(found),
         "activities": activities_for(systems.register(), found, language),
         "withheld": [{"system": label(item.connector), **vars(item)} for item in withheld],
     }
-
-
-def access_tasks(request: DataRequest) -> list[Task]:
-    return [task for task in request.tasks if task.action == "access"]
 
 
 def system_rows(task: Task) -> dict:
@@ -113,12 +85,3 @@ def system_rows(task: Task) -> dict:
         "searched": task.status == TaskStatus.SUCCEEDED,
         "tables": [(table, counts[table]) for table in sorted(counts) if counts[table]],
     }
-
-
-def label(connector: str) -> str:
-    """A system's name as the instance TOML labels it."""
-    built = systems.get(connector)
-    if built is not None:
-        return built.label
-    declared = current_app.config["INSTANCE"].get("connectors", {}).get(connector, {})
-    return declared.get("label") or connector

@@ -22,6 +22,12 @@ INK = RGBColor(0x1A, 0x1A, 0x1A)
 MUTED = RGBColor(0x55, 0x55, 0x55)
 #: heading level -> font size in points (level 0 is the title)
 HEADING_SIZES = {0: 18, 1: 13, 2: 11.5}
+#: A4 less the left and right margins
+TEXT_WIDTH_CM = 21 - 2 * 2.5
+#: a column's share of the width follows its longest text, counted within these bounds
+SHORTEST, LONGEST = 8, 60
+#: the width of a character of the bold header at this size, and a cell's inner margins
+CHAR_CM, CELL_PADDING_CM = 0.23, 0.4
 
 
 def write(letter: Letter, stream: IO[bytes], *, language: str, footer: str) -> None:
@@ -54,6 +60,7 @@ def style(document, language: str) -> None:
     normal = document.styles["Normal"]
     normal.font.name, normal.font.size = FONT, Pt(10.5)
     normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.widow_control = True  # no line left alone at a page's end or top
     rpr = normal.element.get_or_add_rPr()
     lang = OxmlElement("w:lang")
     lang.set(qn("w:val"), language)
@@ -77,7 +84,7 @@ def page(document, header: list[str], footer: str) -> None:
     """A4, margins, the controller on top of every page, the reference and page below."""
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2.5)
+    section.left_margin = section.right_margin = Cm((21 - TEXT_WIDTH_CM) / 2)
     section.top_margin, section.bottom_margin = Cm(3.2), Cm(2.2)
     section.header_distance, section.footer_distance = Cm(1.2), Cm(1.2)
     lines = section.header.paragraphs[0]
@@ -117,18 +124,48 @@ def add_runs(paragraph, runs: list[Run]) -> None:
 
 
 def add_table(document, table: Table) -> None:
-    """A plain grid, its header row bold and repeated on every page."""
+    """A plain grid, its header row bold and repeated on every page, no row split across two
+    pages, each column as wide as its longest texts ask (within bounds)."""
     columns = len(table.header) or max((len(row) for row in table.rows), default=1)
     grid = document.add_table(rows=0, cols=columns)
-    grid.style = "Table Grid"
+    grid.style, grid.autofit = "Table Grid", False
     if table.header:
         cells = grid.add_row().cells
         for cell, text in zip(cells, table.header, strict=False):
             cell.paragraphs[0].add_run(text).bold = True
-        repeat = OxmlElement("w:tblHeader")
-        repeat.set(qn("w:val"), "true")
-        grid.rows[0]._tr.get_or_add_trPr().append(repeat)
+        flag(grid.rows[0], "w:tblHeader")
     for row in table.rows:
         for cell, text in zip(grid.add_row().cells, row, strict=False):
             cell.text = text
+    for row in grid.rows:
+        flag(row, "w:cantSplit")
+    for column, width in zip(grid.columns, column_widths(table, columns), strict=True):
+        column.width = width  # the grid, which LibreOffice reads; Word reads the cells'
+        for cell in column.cells:
+            cell.width = width
     document.add_paragraph()  # the next heading or paragraph does not touch the grid
+
+
+def flag(row, name: str) -> None:
+    """Set an on/off property of a table row (`w:tblHeader`, `w:cantSplit`)."""
+    element = OxmlElement(name)
+    element.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(element)
+
+
+def column_widths(table: Table, columns: int) -> list[Cm]:
+    """The text width shared by the columns after their longest text, each counted between
+    SHORTEST and LONGEST characters (short labels stay narrow, long texts get the room), no
+    column narrower than its longest word."""
+    rows = [table.header, *table.rows]
+    texts = [[row[i] for row in rows if i < len(row)] for i in range(columns)]
+    weights = [min(max(max(map(len, t), default=0), SHORTEST), LONGEST) for t in texts]
+    least = [
+        CELL_PADDING_CM + CHAR_CM * max((len(w) for text in t for w in text.split()), default=0)
+        for t in texts
+    ]
+    shares = [TEXT_WIDTH_CM * weight / sum(weights) for weight in weights]
+    narrow = {i for i in range(columns) if shares[i] < least[i]}
+    room = TEXT_WIDTH_CM - sum(least[i] for i in narrow)
+    rest = sum(weights[i] for i in range(columns) if i not in narrow) or 1
+    return [Cm(least[i] if i in narrow else room * weights[i] / rest) for i in range(columns)]

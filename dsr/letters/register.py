@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 
-from workflows.processing_register import scope_of
+from workflows.processing_register import activity_connectors, field_parts, scope_of
 
 
 def localized(text, language: str) -> str:
@@ -73,3 +73,61 @@ def automated_decision(value, language: str) -> str | bool:
 
 def texts(values: Iterable, language: str) -> list[str]:
     return [text for text in (localized(value, language) for value in values) if text]
+
+
+def purposes(register: Mapping, ids: Iterable[str], language: str) -> list[str]:
+    """The purposes of the activities `ids` name, in order; an id the register does not
+    know is the person's own words and stays as it is."""
+    known = {a.get("id"): a for a in register.get("activities", [])}
+    return [localized(known[i]["purpose"], language) if i in known else str(i) for i in ids]
+
+
+def activities_on(register: Mapping, connectors: Iterable[str]) -> list[Mapping]:
+    """The activities that run on any of `connectors` (their `connectors`, else their fields')."""
+    wanted = set(connectors)
+    return [a for a in register.get("activities", []) if activity_connectors(a) & wanted]
+
+
+def covering(register: Mapping, targets: Iterable[str]) -> list[Mapping]:
+    """The activities whose `fields` hold one of `targets` ("crm.contacts.postal_address"):
+    the same field, or its whole table."""
+    wanted = set()
+    for target in targets:
+        parts = field_parts(target)
+        if parts:
+            wanted |= {target, f"{parts[0]}.{parts[1]}"}
+    return [a for a in register.get("activities", []) if wanted & set(a.get("fields", []))]
+
+
+def recipients(activities: Iterable[Mapping], language: str) -> list[str]:
+    """The recipients of `activities` in `language`, each once, in the register's order."""
+    seen: dict[str, None] = {}
+    for activity in activities:
+        for text in texts(activity.get("recipients", []), language):
+            seen[text] = None
+    return list(seen)
+
+
+def legal_holds(register: Mapping, connectors: Iterable[str], language: str) -> list[dict]:
+    """The legal holds (Art. 17(3)) that keep fields of `connectors`: per activity with a
+    `legal_hold`, its purpose, the kept fields per connector ("invoices", "customers.name"),
+    the ground and retention texts and `retention_years` (None when not given)."""
+    wanted, holds = set(connectors), []
+    for activity in register.get("activities", []):
+        hold = activity.get("legal_hold") or {}
+        kept: dict[str, list[str]] = {}
+        for field in hold.get("fields", []):
+            owner, _, rest = str(field).partition(".")
+            if owner in wanted and rest:
+                kept.setdefault(owner, []).append(rest)
+        if kept:
+            holds.append(
+                {
+                    "purpose": localized(activity.get("purpose"), language),
+                    "fields": kept,
+                    "ground": localized(hold.get("ground"), language),
+                    "retention": localized(hold.get("retention"), language),
+                    "years": hold.get("retention_years"),
+                }
+            )
+    return holds

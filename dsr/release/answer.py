@@ -34,6 +34,11 @@ from dsr.export.pack import Letter, build_pack, pack_path, sweep
 from dsr.extensions import db
 from dsr.identity import withheld
 from dsr.letters.access import access_letter
+from dsr.letters.consent_withdrawal import consent_withdrawal_letter
+from dsr.letters.erasure import erasure_letter
+from dsr.letters.objection import objection_letter
+from dsr.letters.rectification import rectification_letter
+from dsr.letters.restriction import restriction_letter
 from dsr.models import DataRequest, HeldStatus
 from dsr.models.types import utcnow
 from dsr.operations import transition_to
@@ -49,7 +54,14 @@ RELEASE_GRACE = timedelta(minutes=10)
 #: the build's time limit (RQ's job timeout), seconds
 RELEASE_TIMEOUT = 3600
 #: the letters a type's `answer_letter` may name
-LETTERS = {"access": lambda request: access_letter(request, not_communicated=review.annex(request))}
+LETTERS = {
+    "access": lambda request: access_letter(request, not_communicated=review.annex(request)),
+    "erasure": erasure_letter,
+    "rectification": rectification_letter,
+    "restriction": restriction_letter,
+    "objection": objection_letter,
+    "consent_withdrawal": consent_withdrawal_letter,
+}
 
 
 class ReleaseRefused(Exception):
@@ -183,7 +195,7 @@ def release_once(request_id: int) -> str:
     try:
         letter_name = workflows.get(request.type).answer_letter
         letter = (
-            Letter(f"{letter_name}-report.docx", LETTERS[letter_name](request))
+            Letter(f"{letter_name.replace('_', '-')}-report.docx", LETTERS[letter_name](request))
             if letter_name
             else None
         )
