@@ -850,3 +850,9 @@ def test_camille_erased_everywhere_as_the_engine_asks(connectors, crm, sms, call
     ) == [(0,)]
     [subscription] = sms_number(sms)["subscriptions"]
     assert subscription["promotions"] == "opted_out"
+
+
+def test_sms_objection_naming_no_activity_stops_its_promotions(connectors, sms, callbacks):
+    answer = sms_run(connectors, callbacks, "object", {"direct_marketing": True})
+    assert answer.outcome.startswith("+33639980001 opted out of promotions on ")
+    assert sms_number(sms)["subscriptions"][0]["promotions"] == "opted_out"

@@ -116,8 +116,13 @@ def _marking(restricting: bool):
 
 
 def _opt_out(details):
-    """`object` and `withdraw_consent`: the number goes on the promotions opt-out list."""
-    for activity in activities(details):
+    """`object` and `withdraw_consent`: the number goes on the promotions opt-out list.
+
+    Details without `activities` (an engine that does not name them yet) can only
+    mean the platform's one marketing activity, which is what stopping is urgent for
+    (Art. 21(3))."""
+    unnamed = details is None or (isinstance(details, dict) and "activities" not in details)
+    for activity in [PROMOTIONS] if unnamed else activities(details):
         if activity == SERVICE:
             raise Refused(f"{SERVICE} (messages about rides) is part of the contract")
         if activity != PROMOTIONS:
