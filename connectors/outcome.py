@@ -20,6 +20,19 @@ def count_phrase(count: int, table: str) -> str:
     return f"{count} {table}"
 
 
+def restriction_phrase(restricting: bool, changed: str, unchanged: str) -> str:
+    """What restricting (or lifting) did: 'restricted 1 customer; 2 invoices already
+    restricted', 'lifted the restriction of 1 contact', '1 contact not restricted'."""
+    phrases = []
+    if changed:
+        phrases.append(
+            f"restricted {changed}" if restricting else f"lifted the restriction of {changed}"
+        )
+    if unchanged:
+        phrases.append(f"{unchanged} {'already' if restricting else 'not'} restricted")
+    return "; ".join(phrases) or NO_DATA
+
+
 class Tally:
     """A sink that counts the records per table on their way to another sink."""
 

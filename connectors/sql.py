@@ -8,7 +8,10 @@ mapping is checked against the live schema.
 
 `access` writes every row of the person's root rows and of their children,
 parents first, streaming; `erase` applies each table's strategy in one
-transaction, children first.
+transaction, children first, keeping what `details.keep` holds (`sqlhold`);
+`rectify`, `restrict` and `lift_restriction` update the person's rows
+(`sqlchange`). Restricting needs a `restrict_column` on at least one table:
+without one, those two actions are left out of the instance's defaults.
 """
 
 import base64
@@ -23,16 +26,19 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from connectors.base import Connector, ConnectorConfigError, ConnectorError, Result, TaskOrder
+from connectors.details import BadDetails, kept
 from connectors.matching import Subject, normalise_phone
 from connectors.outcome import NO_DATA, Tally, count_phrase
 from connectors.sqlanon import anonymised_columns, placeholder
+from connectors.sqlchange import ChangeActions, utcnow
+from connectors.sqlhold import check_columns, held
 from connectors.sqlmap import TableMap, parse_tables
 
 #: rows fetched at a time when streaming a table
 BATCH = 500
 
 
-class SqlConnector(Connector):
+class SqlConnector(ChangeActions, Connector):
     """A database reached through any SQLAlchemy URL."""
 
     kind = "sql"
@@ -52,6 +58,21 @@ class SqlConnector(Connector):
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise ConnectorConfigError(f"url is not a usable SQLAlchemy URL: {exc}") from None
         self._tables: dict[str, sa.Table] | None = None
+        self._restrictable(settings)
+
+    def _restrictable(self, settings: dict) -> None:
+        """Restricting needs a table with a `restrict_column`: without one, the two actions
+        are refused if listed, and left out of the defaults if not."""
+        if any(m.restrict_column for m in self.mapping.values()):
+            return
+        marks = {"restrict", "lift_restriction"}
+        listed = sorted(marks & set(settings.get("actions") or ()))
+        if listed:
+            raise ConnectorConfigError(
+                f"action {listed[0]!r} needs restrict_column on a table "
+                '(e.g. restrict_column = "restricted_at" on the person\'s table)'
+            )
+        self.actions = tuple(a for a in self.actions if a not in marks)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -80,43 +101,53 @@ class SqlConnector(Connector):
     def erase(self, order: TaskOrder, sink) -> Result:
         """Apply each table's strategy in one transaction, children before their parents.
 
+        What `details.keep` names is kept whatever the mapping says (`sqlhold`);
+        kept rows of a table with a `restrict_column` are marked restricted.
         Children go first so that their rows are still found through parents
         that have not been deleted yet; the root rows are found by key, before
         anything changes, so anonymising the matched columns loses nothing.
         """
+        keep = self._details(kept, order)
+        mapping = held(self.mapping, keep)
         with self._connection(transaction=True) as conn:
             tables = self._reflect(conn)
+            check_columns(self.name, tables, keep)
             roots = self._find(conn, tables, order.subject)
             if not any(roots.values()):
                 return Result(outcome=NO_DATA)
-            done = {}
-            for name in reversed(self.mapping):
+            done, now = {}, utcnow()
+            for name in reversed(mapping):
                 where = self._selector(name, tables, roots)
-                done[name] = self._erase_table(conn, tables[name], self.mapping[name], where)
-        phrases = [done[name] for name in self.mapping if done[name]]
+                done[name] = self._erase_table(conn, tables[name], mapping[name], where, now)
+        phrases = [done[name] for name in mapping if done[name]]
         return Result(outcome="; ".join(phrases))
 
-    def _erase_table(self, conn, table: sa.Table, mapping: TableMap, where) -> str:
+    def _erase_table(self, conn, table: sa.Table, mapping: TableMap, where, now) -> str:
         """Erase one table's rows of the person; the phrase for the outcome, '' if none."""
         if mapping.erase == "delete":
             count = conn.execute(sa.delete(table).where(where)).rowcount
             return f"deleted {count_phrase(count, table.name)}" if count else ""
         columns = anonymised_columns(table, mapping)
-        if columns:
-            key = table.c[mapping.key]
-            values = {c.name: placeholder(c, key) for c in columns}
+        key = table.c[mapping.key]
+        values = {c.name: placeholder(c, key) for c in columns}
+        if mapping.restrict_column:
+            mark = table.c[mapping.restrict_column]
+            values[mark.name] = sa.func.coalesce(mark, now)  # an earlier restriction stands
+        if values:
             count = conn.execute(sa.update(table).where(where).values(values)).rowcount
         else:
             count = conn.execute(sa.select(sa.func.count()).select_from(table).where(where))
             count = count.scalar_one()
         if not count:
             return ""
-        if mapping.erase == "anonymise":
-            kept = [c for c, strategy in mapping.columns.items() if strategy == "retain"]
-            note = f" (kept {', '.join(kept)})" if kept else ""
-            return f"anonymised {count_phrase(count, table.name)}{note}"
-        note = f" (anonymised {', '.join(c.name for c in columns)})" if columns else ""
-        return f"retained {count_phrase(count, table.name)}{note}"
+        return _kept_phrase(count, table.name, mapping, columns)
+
+    def _details(self, read, order: TaskOrder):
+        """`read(order.details)` (a `connectors.details` reader); ConnectorError if malformed."""
+        try:
+            return read(order.details)
+        except BadDetails as exc:
+            raise ConnectorError(f"{self.name}: {exc}") from None
 
     @contextmanager
     def _connection(self, transaction: bool = False):
@@ -210,6 +241,24 @@ class SqlConnector(Connector):
             self._selector(mapping.parent, tables, roots)
         )
         return table.c[mapping.foreign_key].in_(parent_keys)
+
+
+def _kept_phrase(count: int, table: str, mapping: TableMap, columns: list[sa.Column]) -> str:
+    """'anonymised 1 customer (kept name; restricted)', 'retained 2 invoices (anonymised memo)'."""
+    notes = []
+    if mapping.erase == "anonymise":
+        verb = "anonymised"
+        kept_columns = [c for c, strategy in mapping.columns.items() if strategy == "retain"]
+        if kept_columns:
+            notes.append(f"kept {', '.join(kept_columns)}")
+    else:
+        verb = "retained"
+        if columns:
+            notes.append(f"anonymised {', '.join(c.name for c in columns)}")
+    if mapping.restrict_column:
+        notes.append("restricted")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    return f"{verb} {count_phrase(count, table)}{note}"
 
 
 def json_safe(value):

@@ -2,7 +2,8 @@
 
 A column is anonymised when its table's strategy (or its own override) says
 so, unless it is a key or a foreign key: those hold no personal data by
-themselves and keep the rows that are retained linked together. An
+themselves and keep the rows that are retained linked together (nor is the
+`restrict_column`, which says why a kept row is kept). An
 anonymised column becomes NULL when it may; otherwise a neutral value of its
 type, and for text "anonymised-<row key>", which stays unique for columns
 that must be.
@@ -32,6 +33,7 @@ _NEUTRAL = (
 def anonymised_columns(table: sa.Table, mapping: TableMap) -> list[sa.Column]:
     """The columns of `table` that erasing a row anonymises."""
     keys = {mapping.key, mapping.foreign_key, *table.primary_key.columns.keys()}
+    keys.add(mapping.restrict_column)  # the mark says why the row is kept
     keys |= {c.name for c in table.c if c.foreign_keys}
     return [
         column

@@ -6,10 +6,16 @@
     erase = "anonymise"                          # delete (default) | anonymise | retain
     columns = { name = "retain" }                # per-column: anonymise | retain
     exclude = ["password_hash"]                  # never exported
+    restrict_column = "restricted_at"            # set when the person's rows are restricted
 
     [connectors.billing.tables.invoices]
     parent = "customers"                         # rows found through the parent, any depth
     foreign_key = "customer_id"                  # invoices.customer_id -> customers.<key>
+
+`restrict_column` names a nullable date-time column that `restrict` sets to the
+time of the restriction and `lift_restriction` empties; erasure sets it on the
+rows it keeps (anonymised or retained), which are kept for a legal obligation
+only. Without one on any table, the instance cannot restrict.
 
 `parse_tables` checks everything that can be checked without the database;
 the columns themselves are checked against the live schema at first use.
@@ -22,7 +28,16 @@ from connectors.matching import IDENTIFIER_KINDS
 
 STRATEGIES = ("delete", "anonymise", "retain")
 COLUMN_STRATEGIES = ("anonymise", "retain")
-TABLE_SETTINGS = ("key", "match", "parent", "foreign_key", "erase", "columns", "exclude")
+TABLE_SETTINGS = (
+    "key",
+    "match",
+    "parent",
+    "foreign_key",
+    "erase",
+    "columns",
+    "exclude",
+    "restrict_column",
+)
 
 
 @dataclass(frozen=True)
@@ -38,11 +53,13 @@ class TableMap:
     foreign_key: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
+    restrict_column: str | None = None
 
     def named_columns(self) -> set[str]:
         """Every column the mapping names, to check against the live schema."""
         named = {self.key, *self.match.values(), *self.columns, *self.exclude}
-        return named | ({self.foreign_key} if self.foreign_key else set())
+        optional = (self.foreign_key, self.restrict_column)
+        return named | {column for column in optional if column}
 
 
 def parse_tables(tables) -> dict[str, TableMap]:
@@ -67,7 +84,7 @@ def _check_table(name: str, spec, tables: dict) -> None:
         raise ConnectorConfigError(
             f"{where}: unknown setting {unknown[0]!r} (allowed: {', '.join(TABLE_SETTINGS)})"
         )
-    for key in ("key", "parent", "foreign_key"):
+    for key in ("key", "parent", "foreign_key", "restrict_column"):
         if key in spec and not (isinstance(spec[key], str) and spec[key]):
             raise ConnectorConfigError(f"{where}: {key} must be a name")
     if ("match" in spec) == ("parent" in spec):
@@ -123,6 +140,12 @@ def _check_erase(where: str, spec: dict) -> None:
             f"{where}: columns only apply when erase is anonymise or retain (rows are deleted)"
         )
     untouchable = {spec.get("key", "id"), spec.get("foreign_key")}
+    mark = spec.get("restrict_column")
+    if mark and mark in {*untouchable, *columns}:
+        raise ConnectorConfigError(
+            f"{where}: restrict_column {mark!r} must be a column of its own, "
+            "not a key nor one of columns"
+        )
     for column, strategy in columns.items():
         if strategy not in COLUMN_STRATEGIES:
             raise ConnectorConfigError(
@@ -154,6 +177,7 @@ def _table_map(name: str, spec: dict, depth: int) -> TableMap:
         foreign_key=spec.get("foreign_key"),
         columns=dict(spec.get("columns", {})),
         exclude=tuple(spec.get("exclude", ())),
+        restrict_column=spec.get("restrict_column"),
     )
 
 

@@ -189,7 +189,7 @@ $outbox
   Staff            $LOCAL/staff/   $(staff_login)
 
   Demo systems     CRM (http connector)       http://127.0.0.1:$CRM_PORT/contacts?email=camille.durand@example.org
-                   SMS platform (webhook)     http://127.0.0.1:$SMS_PORT/health
+                   SMS platform (webhook)     http://127.0.0.1:$SMS_PORT/subscriptions?phone=%2B33639980001
                    Billing (sql connector)    instance/demo/billing.sqlite3
 
   Ctrl-C to stop.

@@ -42,14 +42,35 @@ BILLING_TABLES = {
         "match": {"email": "email", "phone": "phone", "customer_number": "customer_number"},
         "erase": "anonymise",
         "columns": {"name": "retain", "billing_address": "retain"},
+        "restrict_column": "restricted_at",
     },
     "trips": {"parent": "customers", "foreign_key": "customer_id", "erase": "delete"},
     "payment_methods": {"parent": "customers", "foreign_key": "customer_id", "erase": "delete"},
-    "invoices": {"parent": "customers", "foreign_key": "customer_id", "erase": "retain"},
-    "payments": {"parent": "invoices", "foreign_key": "invoice_id", "erase": "retain"},
+    "invoices": {
+        "parent": "customers",
+        "foreign_key": "customer_id",
+        "erase": "retain",
+        "restrict_column": "restricted_at",
+    },
+    "payments": {
+        "parent": "invoices",
+        "foreign_key": "invoice_id",
+        "erase": "retain",
+        "restrict_column": "restricted_at",
+    },
 }
 
 
+#: every action, which the CRM and the SMS platform both do
+ALL_ACTIONS = [
+    "access",
+    "erase",
+    "rectify",
+    "restrict",
+    "lift_restriction",
+    "object",
+    "withdraw_consent",
+]
 #: the variable the demo TOML reads each connector's `url` from (`url_env`)
 DEMO_URL_ENV = {"crm": "DSR_CRM_URL", "billing": "DSR_BILLING_URL", "sms": "DSR_SMS_URL"}
 
@@ -67,7 +88,7 @@ def demo_connectors_config(crm_url: str, sms_url: str, billing_url: str) -> dict
             "label": "CRM",
             "url": crm_url,
             "secret_env": "DSR_CRM_SECRET",
-            "actions": ["access", "erase"],
+            "actions": list(ALL_ACTIONS),
             "match_on": ["email", "phone", "customer_number"],
             "retries": 3,
             "backoff": 10,
@@ -77,7 +98,7 @@ def demo_connectors_config(crm_url: str, sms_url: str, billing_url: str) -> dict
             "kind": "sql",
             "label": "Billing",
             "url": billing_url,
-            "actions": ["access", "erase"],
+            "actions": ["access", "erase", "rectify", "restrict", "lift_restriction"],
             "match_on": ["email", "phone", "customer_number"],
             "retries": 3,
             "backoff": 10,
@@ -88,7 +109,7 @@ def demo_connectors_config(crm_url: str, sms_url: str, billing_url: str) -> dict
             "label": "SMS platform",
             "url": sms_url,
             "secret_env": "DSR_SMS_SECRET",
-            "actions": ["access", "erase", "object", "withdraw_consent"],
+            "actions": list(ALL_ACTIONS),
             "match_on": ["phone"],
             "retries": 3,
             "backoff": 10,

@@ -99,10 +99,10 @@ def test_build_all_builds_every_instance_by_name():
                 "kind": "sql",
                 "url": "sqlite://",
                 "tables": {"t": {"match": {"email": "e"}}},
-                "actions": ["rectify"],
+                "actions": ["object"],
             },
-            "connectors.billing: action 'rectify' is not supported by kind sql "
-            "(supported: access, erase)",
+            "connectors.billing: action 'object' is not supported by kind sql "
+            "(supported: access, erase, rectify, restrict, lift_restriction)",
         ),
         (
             "crm",

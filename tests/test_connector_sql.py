@@ -25,6 +25,7 @@ customers = sa.Table(
     sa.Column("billing_address", sa.String),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("password_hash", sa.String),
+    sa.Column("restricted_at", sa.DateTime),
 )
 trips = sa.Table(
     "trips",
@@ -51,6 +52,7 @@ invoices = sa.Table(
     sa.Column("number", sa.String, nullable=False),
     sa.Column("issued_at", sa.Date, nullable=False),
     sa.Column("memo", sa.Text),
+    sa.Column("restricted_at", sa.DateTime),
 )
 payments = sa.Table(
     "payments",
@@ -427,6 +429,18 @@ def child(**spec):
             "tables.child: columns.customer_id: keys and foreign keys are never anonymised",
         ),
         ({"tables": child(exclude="memo")}, "tables.child: exclude must be a list"),
+        (
+            {"tables": child(erase="retain", restrict_column="customer_id")},
+            "tables.child: restrict_column 'customer_id' must be a column of its own",
+        ),
+        (
+            {"tables": child(erase="retain", restrict_column="")},
+            "tables.child: restrict_column must be a name",
+        ),
+        (
+            {"actions": ["access", "restrict"]},
+            "action 'restrict' needs restrict_column on a table",
+        ),
         ({"region": "France"}, "region must be a country code"),
         ({"url_env": None, "url": "nosuchdb://x"}, "url is not a usable SQLAlchemy URL"),
         ({"url_env": None, "url": "not a url"}, "url is not a usable SQLAlchemy URL"),
@@ -437,3 +451,163 @@ def test_bad_mappings_are_refused_when_built(settings, message):
     merged = {k: v for k, v in {**base, **settings}.items() if v is not None}
     with pytest.raises(ConnectorConfigError, match=re.escape(f"connectors.billing: {message}")):
         registry.build("billing", merged, {"DSR_BILLING_URL": "sqlite://"})
+
+
+# --- legal holds, rectification, restriction --------------------------------------
+
+#: the test mapping with the restriction mark on customers and invoices
+MARKED = {
+    **TABLES,
+    "customers": {**TABLES["customers"], "restrict_column": "restricted_at"},
+    "invoices": {**TABLES["invoices"], "restrict_column": "restricted_at"},
+}
+
+
+def task(action, details, email="alice.martin@example.fr") -> TaskOrder:
+    subject = Subject.from_request(email, "", {})
+    return TaskOrder("t-1", "DSR-2025-000001", action, subject, details)
+
+
+def marks(db_url, table) -> dict[int, datetime.datetime | None]:
+    return {row["id"]: row["restricted_at"] for row in rows(db_url, table)}
+
+
+def test_erase_keeps_what_the_legal_hold_names_and_marks_it_restricted(make_billing, db_url):
+    billing = make_billing(MARKED)
+    before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    result = billing.run(task("erase", {"keep": ["trips", "customers.email"]}), ListSink())
+    assert result.outcome == (
+        "anonymised 1 customer (kept name, billing_address, email; restricted); "
+        "retained 3 trips; deleted 1 payment_method; "
+        "retained 2 invoices (anonymised memo; restricted); retained 3 payments"
+    )
+    alice, bob, _ = rows(db_url, customers)
+    assert alice["email"] == "Alice.Martin@Example.FR" and alice["phone"] is None
+    assert alice["restricted_at"] >= before.replace(microsecond=0) and bob["restricted_at"] is None
+    assert [t["start_place"] for t in rows(db_url, trips)] == [f"place {i}" for i in (1, 2, 3, 4)]
+    assert [p["customer_id"] for p in rows(db_url, payment_methods)] == [2]
+    invoice_marks = marks(db_url, invoices)
+    assert invoice_marks[1] == invoice_marks[2] == alice["restricted_at"]
+    assert invoice_marks[3] is None
+
+
+def test_a_kept_column_keeps_its_rows_and_their_parents(make_billing, db_url):
+    tables = {name: {**spec, "erase": "delete"} for name, spec in TABLES.items()}
+    for spec in tables.values():
+        spec.pop("columns", None)
+    billing = make_billing(tables)
+    sa.event.listen(
+        billing.engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON")
+    )
+    result = billing.run(task("erase", {"keep": ["payments.amount_eur"]}), ListSink())
+    assert result.outcome == (
+        "anonymised 1 customer; deleted 3 trips; deleted 1 payment_method; "
+        "anonymised 2 invoices; anonymised 3 payments (kept amount_eur)"
+    )
+    kept = [p for p in rows(db_url, payments) if p["invoice_id"] in (1, 2)]
+    assert [(p["amount_eur"], p["receipt"]) for p in kept] == [(Decimal("37.50"), None)] * 3
+    alice = rows(db_url, customers)[0]
+    assert alice["email"] == "anonymised-1" and alice["name"] == "anonymised-1"
+
+
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        ({"keep": ["invoices.total"]}, "cannot keep invoices.total (legal hold): table"),
+        ({"keep": "invoices"}, "details.keep must be a list"),
+        ({"keep": ["a.b.c"]}, "a field is 'table' or 'table.column'"),
+    ],
+)
+def test_an_erasure_that_cannot_honour_the_hold_changes_nothing(billing, db_url, details, message):
+    with pytest.raises(ConnectorError, match=re.escape(message)):
+        billing.run(task("erase", details), ListSink())
+    assert len(rows(db_url, trips)) == 4
+    assert rows(db_url, customers)[0]["email"] == "Alice.Martin@Example.FR"
+
+
+def test_erasing_twice_does_no_harm(make_billing, db_url):
+    billing = make_billing(MARKED)
+    billing.run(task("erase", {"keep": ["invoices"]}), ListSink())
+    first = {t.name: rows(db_url, t) for t in metadata.sorted_tables}
+    assert billing.run(task("erase", {"keep": ["invoices"]}), ListSink()).outcome == "no data"
+    # found again through its placeholder, the anonymised row is left as it was
+    again = billing.run(task("erase", {"keep": ["invoices"]}, email="anonymised-1"), ListSink())
+    assert again.outcome.startswith(
+        "anonymised 1 customer (kept name, billing_address; restricted)"
+    )
+    assert {t.name: rows(db_url, t) for t in metadata.sorted_tables} == first
+
+
+def test_rectify_sets_the_new_value_on_the_person_rows_only(billing, db_url):
+    change = {"field": "customers.billing_address", "old": "1 rue A, Lyon", "new": "9 rue Z"}
+    details = {"changes": [change, {"field": "trips.start_place", "new": "Gare"}]}
+    for _ in range(2):  # the same rectification twice changes nothing more
+        result = billing.run(task("rectify", details), ListSink())
+        assert result.outcome == (
+            "changed customers.billing_address on 1 customer; trips.start_place on 3 trips"
+        )
+    assert [c["billing_address"] for c in rows(db_url, customers)] == [
+        "9 rue Z",
+        "2 rue B, Paris",
+        None,
+    ]
+    assert [t["start_place"] for t in rows(db_url, trips)] == ["Gare"] * 3 + ["place 4"]
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("customers.nickname", "billing has no field 'customers.nickname'"),
+        ("refunds.amount", "billing has no field 'refunds.amount'"),
+        ("trips.customer_id", "billing: trips.customer_id is a key or a mark"),
+        ("customers", "details.changes.1: customers names no column"),
+    ],
+)
+def test_rectify_of_a_field_the_system_lacks_fails_and_changes_nothing(
+    billing, db_url, field, message
+):
+    good = {"field": "customers.billing_address", "new": "9 rue Z"}
+    details = {"changes": [good, {"field": field, "new": "x"}]}
+    with pytest.raises(ConnectorError, match=re.escape(message)):
+        billing.run(task("rectify", details), ListSink())
+    assert rows(db_url, customers)[0]["billing_address"] == "1 rue A, Lyon"
+
+
+def test_restrict_then_lift_marks_the_person_rows(make_billing, db_url):
+    billing = make_billing(MARKED)
+    assert billing.actions == ("access", "erase", "rectify", "restrict", "lift_restriction")
+    outcome = billing.run(task("restrict", {}), ListSink()).outcome
+    assert outcome == "restricted 1 customer, 2 invoices"
+    first = marks(db_url, customers)
+    assert first[1] is not None and first[2] is None
+    again = billing.run(task("restrict", {}), ListSink()).outcome
+    assert again == "1 customer, 2 invoices already restricted"
+    assert marks(db_url, customers) == first  # the first restriction's date stands
+    lifted = billing.run(task("lift_restriction", {}), ListSink()).outcome
+    assert lifted == "lifted the restriction of 1 customer, 2 invoices"
+    assert set(marks(db_url, customers).values()) == set(marks(db_url, invoices).values()) == {None}
+    assert billing.run(task("lift_restriction", {}), ListSink()).outcome == (
+        "1 customer, 2 invoices not restricted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "details"),
+    [
+        ("restrict", {}),
+        ("lift_restriction", {}),
+        ("rectify", {"changes": [{"field": "customers.name", "new": "X"}]}),
+        ("erase", {"keep": ["invoices"]}),
+    ],
+)
+def test_a_person_the_database_does_not_know_is_no_data(make_billing, db_url, action, details):
+    billing = make_billing(MARKED)
+    before = {t.name: rows(db_url, t) for t in metadata.sorted_tables}
+    assert billing.run(task(action, details, email="nobody@example.fr"), ListSink()).outcome == (
+        "no data"
+    )
+    assert {t.name: rows(db_url, t) for t in metadata.sorted_tables} == before
+
+
+def test_without_a_restrict_column_the_instance_does_not_restrict(billing):
+    assert billing.actions == ("access", "erase", "rectify")

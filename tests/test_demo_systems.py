@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,9 +39,9 @@ class ListSink:
         self.tables[table].append(dict(record))
 
 
-def order(action="access", email="", callback_url="", **identifiers) -> TaskOrder:
+def order(action="access", email="", callback_url="", details=None, **identifiers) -> TaskOrder:
     subject = Subject.from_request(email, identifiers=identifiers)
-    return TaskOrder("task-1", "DSR-2026-000001", action, subject, {}, callback_url)
+    return TaskOrder("task-1", "DSR-2026-000001", action, subject, details or {}, callback_url)
 
 
 def fetch(request) -> tuple[int, dict]:
@@ -299,12 +300,11 @@ def test_http_erase_deletes_the_person_from_the_crm(connectors):
     assert crm.run(order(email=HUGO.email), ListSink()).outcome.startswith("found 1 contact")
 
 
-def test_http_action_the_crm_does_not_do_fails_readably(crm):
-    connector = crm_with(crm, actions=["rectify"])
-    with pytest.raises(ConnectorError) as failed:
-        connector.run(order("rectify", email=CAMILLE.email), ListSink())
-    assert str(failed.value) == (
-        "crm failed: action 'rectify' is not supported by the CRM (it does access, erase)"
+def test_an_action_the_crm_does_not_know_is_a_failed_answer(crm):
+    notice = order("export", email=CAMILLE.email).notice()
+    assert signed_post(crm.dsr_url, notice, DEMO_SECRETS["DSR_CRM_SECRET"]) == (
+        200,
+        {"status": "failed", "error": "action 'export' is not supported by the CRM"},
     )
 
 
@@ -393,8 +393,9 @@ def test_webhook_is_accepted_then_the_platform_calls_back_with_records(connector
 
 def test_webhook_object_opts_the_number_out_of_promotions(connectors, callbacks):
     sms = connectors["sms"]
+    objection = {"activities": ["sms_promotions"], "direct_marketing": True}
     sms.run(
-        order("object", email=LEO.email, phone="06 39 98 00 04", callback_url=callbacks.url),
+        order("object", LEO.email, callbacks.url, objection, phone="06 39 98 00 04"),
         ListSink(),
     )
     [(header, body)] = callbacks.wait()
@@ -449,12 +450,12 @@ def test_sms_platform_refuses_bad_notices(sms, callbacks):
     with pytest.raises(ConnectorError, match=r"^sms answered HTTP 401: .*signature refused"):
         connector.run(order(phone=CAMILLE.phone, callback_url=callbacks.url), ListSink())
     secret = DEMO_SECRETS["DSR_SMS_SECRET"]
-    notice = order("rectify", phone=CAMILLE.phone, callback_url=callbacks.url).notice()
+    notice = order("export", phone=CAMILLE.phone, callback_url=callbacks.url).notice()
     assert signed_post(sms.dsr_url, notice, secret) == (
         422,
         {
-            "error": "action 'rectify' is not supported by the SMS platform "
-            "(it does access, erase, object, withdraw_consent)"
+            "error": "action 'export' is not supported by the SMS platform (it does access, "
+            "erase, rectify, restrict, lift_restriction, object, withdraw_consent)"
         },
     )
     notice = {**notice, "action": "access", "callback_url": ""}
@@ -492,3 +493,366 @@ def test_sql_erase_keeps_what_the_accounting_hold_needs(connectors, billing_db):
         ]
     assert row == (CAMILLE.name, CAMILLE.address, None, None)
     assert left[:2] == [0, 0] and left[2] >= 2
+
+
+# --- every action in the stores (issue 9's protocol) -------------------------------
+
+#: what the engine sends billing for an erasure: the register's accounting legal hold
+BILLING_HOLD = ["customers.name", "customers.billing_address", "invoices", "payments"]
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
+
+
+def crm_contacts(crm, email=CAMILLE.email) -> list[dict]:
+    status, found = get(f"{crm.base_url}/contacts?email={email}")
+    assert status == 200
+    return found["contacts"]
+
+
+def crm_rows(crm, contact_id: int, table: str) -> list[dict]:
+    status, found = get(f"{crm.base_url}/contacts/{contact_id}/{table}")
+    assert status == 200
+    return found[table]
+
+
+def crm_run(connectors, action, details=None, email=CAMILLE.email) -> str:
+    """Run one CRM task; its outcome."""
+    return connectors["crm"].run(order(action, email, "", details), ListSink()).outcome
+
+
+def sms_run(connectors, callbacks, action, details=None, phone=CAMILLE.phone):
+    """Run one SMS task and wait for its callback; the answer."""
+    count = len(callbacks.received)
+    task = order(action, NOBODY, callbacks.url, details, phone=phone)
+    assert connectors["sms"].run(task, ListSink()) is PENDING
+    return callback_answer(*callbacks.wait(count + 1)[count], ListSink())
+
+
+def sms_number(sms, phone=CAMILLE.phone) -> dict:
+    status, found = get(f"{sms.base_url}/numbers?phone={urllib.parse.quote(phone)}")
+    assert status == 200
+    return found
+
+
+def test_crm_erase_removes_her_and_a_second_erasure_finds_nothing(connectors, crm):
+    outcome = crm_run(connectors, "erase", {"keep": []})
+    assert re.fullmatch(
+        r"deleted 1 contact, 1 account, 1 consent, 3 tickets, \d+ login_events", outcome
+    )
+    assert crm_contacts(crm) == []
+    assert get(f"{crm.base_url}/contacts/1")[0] == 404
+    assert crm_run(connectors, "erase", {"keep": []}) == "no data"
+    assert crm_contacts(crm, HUGO.email)  # nobody else
+
+
+def test_crm_erase_keeps_the_held_fields_marked_restricted(connectors, crm):
+    [camille] = crm_contacts(crm)
+    keep = {"keep": ["contacts.first_name", "consents"]}
+    outcome = crm_run(connectors, "erase", keep)
+    assert outcome.endswith("; kept 1 contact, 1 consent (legal hold, restricted)")
+    assert outcome.startswith("deleted 1 account, 3 tickets, ")
+    status, contact = get(f"{crm.base_url}/contacts/{camille['id']}")
+    assert status == 200 and contact["first_name"] == "Camille"
+    assert contact["email"] is contact["phone"] is contact["postal_address"] is None
+    assert contact["restricted_at"].startswith(TODAY)
+    [consent] = crm_rows(crm, camille["id"], "consents")
+    assert consent["status"] == "granted" and consent["restricted_at"].startswith(TODAY)
+    assert crm_rows(crm, camille["id"], "tickets") == []
+    assert crm_contacts(crm) == []  # her email is gone
+
+
+def test_crm_rectify_changes_her_field_and_twice_is_the_same(connectors, crm):
+    change = {"field": "contacts.postal_address", "old": CAMILLE.address, "new": "3 rue Neuve"}
+    for _ in range(2):
+        outcome = crm_run(connectors, "rectify", {"changes": [change]})
+        assert outcome == "changed contacts.postal_address on 1 contact"
+    assert crm_contacts(crm)[0]["postal_address"] == "3 rue Neuve"
+    assert crm_contacts(crm, HUGO.email)[0]["postal_address"] == HUGO.address
+
+
+@pytest.mark.parametrize(
+    ("field", "error"),
+    [
+        ("contacts.nickname", "the CRM has no field 'contacts.nickname'"),
+        ("invoices.total", "the CRM has no field 'invoices.total'"),
+        ("consents.contact_id", "the CRM has no field 'consents.contact_id'"),
+    ],
+)
+def test_crm_rectify_of_a_field_it_lacks_fails_and_changes_nothing(connectors, crm, field, error):
+    changes = [{"field": "contacts.first_name", "new": "Camila"}, {"field": field, "new": "x"}]
+    with pytest.raises(ConnectorError) as failed:
+        crm_run(connectors, "rectify", {"changes": changes})
+    assert str(failed.value) == f"crm failed: {error}"
+    assert crm_contacts(crm)[0]["first_name"] == "Camille"
+
+
+def test_crm_restrict_then_lift_marks_her_contact(connectors, crm):
+    assert crm_contacts(crm)[0]["restricted_at"] is None
+    assert crm_run(connectors, "restrict") == "restricted 1 contact"
+    marked = crm_contacts(crm)[0]["restricted_at"]
+    assert marked.startswith(TODAY)
+    assert crm_run(connectors, "restrict") == "1 contact already restricted"
+    assert crm_contacts(crm)[0]["restricted_at"] == marked
+    assert crm_run(connectors, "lift_restriction") == "lifted the restriction of 1 contact"
+    assert crm_contacts(crm)[0]["restricted_at"] is None
+    assert crm_run(connectors, "lift_restriction") == "1 contact not restricted"
+
+
+def test_crm_withdraw_consent_logs_a_withdrawn_row_once(connectors, crm):
+    [camille] = crm_contacts(crm)
+    details = {"activities": ["email_newsletter"]}
+    outcome = crm_run(connectors, "withdraw_consent", details)
+    assert re.fullmatch(rf"withdrew consent to email_newsletter on {TODAY}T\S+Z", outcome)
+    granted, withdrawn = crm_rows(crm, camille["id"], "consents")
+    assert granted["status"] == "granted"
+    assert withdrawn["status"] == "withdrawn" and withdrawn["recorded_at"].startswith(TODAY)
+    assert withdrawn["source"] == "consent withdrawn (DSR-2026-000001)"
+    again = crm_run(connectors, "withdraw_consent", details)
+    assert again.startswith("no consent in force for email_newsletter (withdrawn on ")
+    assert len(crm_rows(crm, camille["id"], "consents")) == 2
+
+
+def test_crm_object_stops_the_newsletter_and_records_the_objection(connectors, crm):
+    [hugo] = crm_contacts(crm, HUGO.email)
+    details = {"activities": ["email_newsletter", "customer_support"], "direct_marketing": True}
+    outcome = crm_run(connectors, "object", details, email=HUGO.email)
+    assert outcome.startswith("withdrew consent to email_newsletter on ")
+    assert "; recorded the objection to customer_support on " in outcome
+    log = {row["purpose"]: row for row in crm_rows(crm, hugo["id"], "consents")}
+    assert log["email_newsletter"]["status"] == "withdrawn"
+    assert log["customer_support"]["status"] == "objected"
+    assert log["customer_support"]["source"] == "objection (DSR-2026-000001)"
+    again = crm_run(connectors, "object", details, email=HUGO.email)
+    assert "objection already recorded to customer_support (objected on " in again
+    assert len(crm_rows(crm, hugo["id"], "consents")) == 3
+
+
+@pytest.mark.parametrize(
+    ("action", "details", "error"),
+    [
+        ("object", {"activities": ["sms_promotions"]}, "the CRM runs no activity 'sms_promotions'"),
+        (
+            "withdraw_consent",
+            {"activities": ["customer_support"]},
+            "the CRM does not run 'customer_support' on consent",
+        ),
+        ("withdraw_consent", {}, "details.activities must name at least one activity id"),
+        ("erase", {"keep": ["payments"]}, "cannot keep payments: the CRM has no such field"),
+    ],
+)
+def test_crm_refuses_what_it_cannot_do_and_changes_nothing(connectors, crm, action, details, error):
+    with pytest.raises(ConnectorError) as failed:
+        crm_run(connectors, action, details)
+    assert str(failed.value) == f"crm failed: {error}"
+    [camille] = crm_contacts(crm)
+    assert [c["status"] for c in crm_rows(crm, camille["id"], "consents")] == ["granted"]
+
+
+ANY_ACTION = [
+    ("erase", {"keep": ["consents"]}),
+    ("rectify", {"changes": [{"field": "contacts.first_name", "new": "X"}]}),
+    ("restrict", {}),
+    ("lift_restriction", {}),
+    ("object", {"activities": ["email_newsletter"], "direct_marketing": True}),
+    ("withdraw_consent", {"activities": ["email_newsletter"]}),
+]
+
+
+@pytest.mark.parametrize(("action", "details"), ANY_ACTION)
+def test_crm_every_action_for_someone_it_does_not_know_is_no_data(connectors, crm, action, details):
+    assert crm_run(connectors, action, details, email=INES.email) == "no data"
+    assert len(crm_contacts(crm)) == 1 and get(crm.base_url + "/health")[1]["contacts"] == len(
+        people.known_to("crm")
+    )
+
+
+def test_sms_erase_leaves_only_the_number_on_the_opt_out_list(connectors, sms, callbacks):
+    answer = sms_run(connectors, callbacks, "erase", {"keep": []})
+    assert answer.status == "succeeded"
+    assert re.fullmatch(
+        r"deleted 1 contact, \d+ messages; \+33639980001 put on the promotions opt-out list",
+        answer.outcome,
+    )
+    [subscription] = sms_number(sms)["subscriptions"]
+    assert sms_number(sms) == {"contacts": [], "messages": [], "subscriptions": [subscription]}
+    assert subscription["promotions"] == "opted_out" and subscription["opted_in_at"] is None
+    assert subscription["opt_out_source"] == "erasure (DSR-2026-000001)"
+    again = sms_run(connectors, callbacks, "erase", {"keep": []})
+    assert again.outcome == "+33639980001 stays on the promotions opt-out list"
+    assert sms_number(sms) == {"contacts": [], "messages": [], "subscriptions": [subscription]}
+
+
+def test_sms_erase_keeps_the_held_table_marked_restricted(connectors, sms, callbacks):
+    messages = sms_number(sms)["messages"]
+    answer = sms_run(connectors, callbacks, "erase", {"keep": ["messages"]})
+    assert answer.outcome.startswith(
+        f"deleted 1 contact; kept {len(messages)} messages (legal hold, restricted); "
+    )
+    kept = sms_number(sms)["messages"]
+    assert [m["body"] for m in kept] == [m["body"] for m in messages]
+    assert all(m["restricted_at"].startswith(TODAY) for m in kept)
+
+
+def test_sms_rectify_changes_the_first_name_it_holds(connectors, sms, callbacks):
+    details = {"changes": [{"field": "contacts.first_name", "old": "Camille", "new": "Camila"}]}
+    for _ in range(2):
+        answer = sms_run(connectors, callbacks, "rectify", details)
+        assert answer.outcome == "changed contacts.first_name on 1 contact"
+    assert sms_number(sms)["contacts"][0]["first_name"] == "Camila"
+
+
+@pytest.mark.parametrize("field", ["contacts.postal_address", "contacts.phone"])
+def test_sms_rectify_of_a_field_it_cannot_change_fails_naming_it(connectors, sms, callbacks, field):
+    answer = sms_run(connectors, callbacks, "rectify", {"changes": [{"field": field, "new": "x"}]})
+    assert answer.status == "failed"
+    assert answer.error == (
+        f"the SMS platform has no field {field!r} it can rectify (it can: contacts.first_name)"
+    )
+    assert sms_number(sms)["contacts"][0]["first_name"] == "Camille"
+
+
+def test_sms_restrict_then_lift_marks_the_number(connectors, sms, callbacks):
+    assert sms_run(connectors, callbacks, "restrict").outcome == "restricted 1 contact"
+    marked = sms_number(sms)["contacts"][0]["restricted_at"]
+    assert marked.startswith(TODAY)
+    assert sms_run(connectors, callbacks, "restrict").outcome == "1 contact already restricted"
+    assert sms_number(sms)["contacts"][0]["restricted_at"] == marked
+    lifted = sms_run(connectors, callbacks, "lift_restriction").outcome
+    assert lifted == "lifted the restriction of 1 contact"
+    assert sms_number(sms)["contacts"][0]["restricted_at"] is None
+
+
+def test_sms_withdraw_consent_opts_the_number_out_once(connectors, sms, callbacks):
+    details = {"activities": ["sms_promotions"]}
+    first = sms_run(connectors, callbacks, "withdraw_consent", details).outcome
+    assert re.fullmatch(rf"\+33639980001 opted out of promotions on {TODAY}T\S+Z", first)
+    status, listed = get(f"{sms.base_url}/subscriptions?phone=06%2039%2098%2000%2001")
+    assert status == 200
+    [subscription] = listed["subscriptions"]
+    assert subscription["promotions"] == "opted_out"
+    assert subscription["opt_out_source"] == "consent withdrawn (DSR-2026-000001)"
+    again = sms_run(connectors, callbacks, "withdraw_consent", details).outcome
+    assert again == f"+33639980001 already opted out on {subscription['opted_out_at']}"
+    everyone = get(f"{sms.base_url}/subscriptions")[1]["subscriptions"]
+    assert len(everyone) == len(people.known_to("sms"))
+
+
+@pytest.mark.parametrize(
+    ("details", "error"),
+    [
+        ({"activities": ["service_sms"]}, "service_sms (messages about rides) is part of the"),
+        ({"activities": ["email_newsletter"]}, "the SMS platform runs no activity 'email_newsl"),
+        ({"activities": "sms_promotions"}, "details.activities must be a list"),
+    ],
+)
+def test_sms_objection_to_what_it_cannot_stop_fails(connectors, sms, callbacks, details, error):
+    answer = sms_run(connectors, callbacks, "object", details)
+    assert answer.status == "failed" and answer.error.startswith(error)
+    assert sms_number(sms)["subscriptions"][0]["promotions"] == "opted_in"
+
+
+@pytest.mark.parametrize(
+    ("action", "details"),
+    [
+        ("erase", {"keep": ["messages"]}),
+        ("rectify", {"changes": [{"field": "contacts.first_name", "new": "X"}]}),
+        ("restrict", {}),
+        ("lift_restriction", {}),
+        ("object", {"activities": ["sms_promotions"], "direct_marketing": True}),
+        ("withdraw_consent", {"activities": ["sms_promotions"]}),
+    ],
+)
+def test_sms_every_action_for_a_number_it_does_not_know_is_no_data(
+    connectors, sms, callbacks, action, details
+):
+    answer = sms_run(connectors, callbacks, action, details, phone="+33 6 39 98 99 99")
+    assert answer.status == "succeeded" and answer.outcome == "no data"
+    assert get(sms.base_url + "/health")[1]["numbers"] == len(people.known_to("sms"))
+    assert len(get(sms.base_url + "/subscriptions")[1]["subscriptions"]) == len(
+        people.known_to("sms")
+    )
+
+
+def test_sms_store_endpoints_want_a_number(sms):
+    assert get(sms.base_url + "/numbers") == (400, {"error": "give phone"})
+    assert sms_number(sms, NOBODY) == {}
+
+
+def billing_rows(path, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def test_billing_restrict_then_lift_marks_her_customer_invoices_and_payments(
+    connectors, billing_db
+):
+    billing = connectors["billing"]
+    outcome = billing.run(order("restrict", CAMILLE.email), ListSink()).outcome
+    assert re.fullmatch(r"restricted 1 customer, \d+ invoices, \d+ payments", outcome)
+    camille_id = customers(billing_db)[CAMILLE.customer_number][2]
+    marks = billing_rows(
+        billing_db,
+        "SELECT DISTINCT restricted_at IS NOT NULL FROM customers WHERE id = ?"
+        " UNION ALL SELECT count(*) FROM customers WHERE restricted_at IS NOT NULL",
+        camille_id,
+    )
+    assert marks == [(1,), (1,)]
+    lifted = billing.run(order("lift_restriction", CAMILLE.email), ListSink()).outcome
+    assert lifted.startswith("lifted the restriction of 1 customer, ")
+    assert billing_rows(
+        billing_db, "SELECT count(*) FROM invoices WHERE restricted_at IS NOT NULL"
+    ) == [(0,)]
+
+
+def test_billing_rectify_changes_her_billing_address(connectors, billing_db):
+    change = {"field": "customers.billing_address", "old": CAMILLE.address, "new": "5 rue Neuve"}
+    task = order("rectify", CAMILLE.email, "", {"changes": [change]})
+    assert connectors["billing"].run(task, ListSink()).outcome == (
+        "changed customers.billing_address on 1 customer"
+    )
+    assert billing_rows(
+        billing_db, "SELECT billing_address FROM customers WHERE customer_number = ?", "MD-000001"
+    ) == [("5 rue Neuve",)]
+    task = order(
+        "rectify", CAMILLE.email, "", {"changes": [{"field": "customers.iban", "new": ""}]}
+    )
+    with pytest.raises(ConnectorError, match="billing has no field 'customers.iban'"):
+        connectors["billing"].run(task, ListSink())
+
+
+def test_camille_erased_everywhere_as_the_engine_asks(connectors, crm, sms, callbacks, billing_db):
+    """The three systems after an erasure with the register's legal hold (what a newcomer
+    checks in the README): the CRM no longer has her, billing kept her invoices and
+    anonymised the rest, the SMS platform has her number opted out only."""
+    camille_id = customers(billing_db)[CAMILLE.customer_number][2]
+    invoices = billing_rows(billing_db, "SELECT * FROM invoices WHERE customer_id = ?", camille_id)
+    crm_run(connectors, "erase", {"keep": []})
+    task = order("erase", CAMILLE.email, "", {"keep": BILLING_HOLD}, phone=CAMILLE.phone)
+    outcome = connectors["billing"].run(task, ListSink()).outcome
+    assert outcome.startswith(
+        "anonymised 1 customer (kept name, billing_address; restricted); deleted "
+    )
+    assert sms_run(connectors, callbacks, "erase", {"keep": []}).status == "succeeded"
+
+    assert crm_contacts(crm) == []
+    [customer] = billing_rows(
+        billing_db,
+        "SELECT name, billing_address, email, phone, customer_number, restricted_at"
+        " FROM customers WHERE id = ?",
+        camille_id,
+    )
+    assert customer[:5] == (CAMILLE.name, CAMILLE.address, None, None, f"anonymised-{camille_id}")
+    assert customer[5].startswith(TODAY)
+    kept = billing_rows(billing_db, "SELECT * FROM invoices WHERE customer_id = ?", camille_id)
+    assert [row[:-1] for row in kept] == [row[:-1] for row in invoices]
+    assert all(row[-1].startswith(TODAY) for row in kept)
+    assert billing_rows(
+        billing_db, "SELECT count(*) FROM trips WHERE customer_id = ?", camille_id
+    ) == [(0,)]
+    [subscription] = sms_number(sms)["subscriptions"]
+    assert subscription["promotions"] == "opted_out"
+
+
+def test_sms_objection_naming_no_activity_stops_its_promotions(connectors, sms, callbacks):
+    answer = sms_run(connectors, callbacks, "object", {"direct_marketing": True})
+    assert answer.outcome.startswith("+33639980001 opted out of promotions on ")
+    assert sms_number(sms)["subscriptions"][0]["promotions"] == "opted_out"

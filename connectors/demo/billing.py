@@ -10,6 +10,10 @@ is safe and a reader never sees half a file.
 Phones are stored in the formats people really type (`06 39 98 00 01`,
 `+33639980001`, `0033 6 39 98 00 01`, ...) and some emails with capitals, on
 purpose: the connector has to match them with normalised identifiers.
+
+`restricted_at` on customers, invoices and payments is the sql connector's
+`restrict_column`: empty until the person's data is restricted, and set on the
+rows an erasure keeps under the accounting legal hold.
 """
 
 import argparse
@@ -47,6 +51,7 @@ customers = Table(
     Column("phone", String(32)),
     Column("billing_address", String(200)),
     Column("created_at", DateTime, nullable=False),
+    Column("restricted_at", DateTime),  # set while the customer's data is restricted
 )
 trips = Table(
     "trips",
@@ -78,6 +83,7 @@ invoices = Table(
     Column("number", String(20), nullable=False, unique=True),
     Column("issued_at", DateTime, nullable=False),
     Column("total_eur", Float, nullable=False),
+    Column("restricted_at", DateTime),
 )
 payments = Table(
     "payments",
@@ -88,6 +94,7 @@ payments = Table(
     Column("amount_eur", Float, nullable=False),
     Column("reference", String(20), nullable=False),
     Column("status", String(10), nullable=False),
+    Column("restricted_at", DateTime),
 )
 
 

@@ -7,9 +7,12 @@
 - `GET /contacts/<id>`, `GET /contacts/<id>/<table>` (accounts, consents, tickets,
   login_events)
 - `POST /dsr`: a task notice signed with the shared secret (`X-DSR-Signature`,
-  401 if it does not verify). The CRM does the task at once and answers 200 with
-  `{"status": "succeeded", "records": {table: [...]}, "outcome": "..."}`; it
-  does `access` and `erase`, and answers `"status": "failed"` to anything else.
+  401 if it does not verify). The CRM does the task at once (`crm_actions`) and
+  answers 200 with `{"status": "succeeded", "records": {table: [...]}, "outcome":
+  "..."}`, or `{"status": "failed", "error": "..."}`. It does every action:
+  `access`, `erase` (keeping what `details.keep` names, marked restricted),
+  `rectify`, `restrict`/`lift_restriction` (`restricted_at` on the contact),
+  `object` and `withdraw_consent` (rows added to the person's `consents` log).
   It finds the person by email, phone or customer number.
 
 With `--faults`, `POST /_faults {"mode": "error" | "slow" | "malformed" | "none",
@@ -21,6 +24,7 @@ the seeded data. Without `--faults` both are 404.
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from connectors.demo.crm_actions import answer
 from connectors.demo.crm_data import TABLES, CrmStore
 from connectors.demo.server import (
     Faults,
@@ -29,42 +33,15 @@ from connectors.demo.server import (
     configure_logging,
     listen,
     serve,
-    summary,
 )
 from connectors.matching import (
-    Subject,
     normalise_customer_number,
     normalise_email,
     normalise_phone,
 )
-from connectors.outcome import NO_DATA
 
-ACTIONS = ("access", "erase")
 #: what the `malformed` fault sends: a body cut off in the middle
 MALFORMED = b'{"status": "succeeded", "records": {"contacts": [{"id": 1, "first_name": "Cam'
-
-
-def answer(store: CrmStore, notice: dict) -> dict:
-    """The answer body to a task notice, after doing the task."""
-    action = notice.get("action")
-    if action not in ACTIONS:
-        return {
-            "status": "failed",
-            "error": f"action {action!r} is not supported by the CRM "
-            f"(it does {', '.join(ACTIONS)})",
-        }
-    try:
-        subject = Subject.from_json(notice.get("subject") or {})
-    except (AttributeError, TypeError):
-        return {"status": "failed", "error": "the notice's subject is not a JSON object"}
-    contact_ids = store.find_subject(subject)
-    if not contact_ids:
-        return {"status": "succeeded", "records": {}, "outcome": NO_DATA}
-    if action == "access":
-        records = store.records(contact_ids)
-        counts = {table: len(rows) for table, rows in records.items()}
-        return {"status": "succeeded", "records": records, "outcome": f"found {summary(counts)}"}
-    return {"status": "succeeded", "outcome": f"deleted {summary(store.erase(contact_ids))}"}
 
 
 class CrmHandler(JsonHandler):

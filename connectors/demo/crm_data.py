@@ -9,10 +9,11 @@ way this CRM displays them (`+33 6 39 98 00 01`); lookups compare E.164.
 import itertools
 import random
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from connectors.demo import people
-from connectors.demo.store import SeededStore
+from connectors.demo.store import SeededStore, hold
+from connectors.details import Field
 from connectors.matching import (
     Subject,
     normalise_customer_number,
@@ -20,7 +21,43 @@ from connectors.matching import (
     normalise_phone,
 )
 
-TABLES = ("contacts", "accounts", "consents", "tickets", "login_events")
+#: every table and its columns; `restricted_at` marks a restricted contact (and, on rows of
+#: any table, those an erasure kept under a legal hold)
+SCHEMA = {
+    "contacts": (
+        "id",
+        "customer_number",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "postal_address",
+        "created_at",
+        "restricted_at",
+    ),
+    "accounts": (
+        "id",
+        "contact_id",
+        "customer_number",
+        "status",
+        "language",
+        "signed_up_at",
+        "last_login_at",
+    ),
+    "consents": ("id", "contact_id", "purpose", "channel", "status", "recorded_at", "source"),
+    "tickets": (
+        "id",
+        "contact_id",
+        "opened_at",
+        "closed_at",
+        "channel",
+        "subject",
+        "message",
+        "status",
+    ),
+    "login_events": ("id", "contact_id", "at", "ip_address", "device", "result"),
+}
+TABLES = tuple(SCHEMA)
 
 TICKETS = (
     ("Trajet facturé deux fois", "Mon trajet d'hier apparaît deux fois sur mon relevé."),
@@ -62,6 +99,7 @@ def _rows(person: people.Person, contact_id: int, today: date, ids) -> dict[str,
                 "phone": display_phone(person.phone),
                 "postal_address": person.address,
                 "created_at": people.iso(joined),
+                "restricted_at": None,
             }
         ],
         "accounts": [
@@ -140,7 +178,7 @@ def _ticket(rng: random.Random, contact_id, today, since, ticket_id) -> dict:
 
 
 class CrmStore(SeededStore):
-    """Every CRM table, with lookups by identifier and erasure."""
+    """Every CRM table, with lookups by identifier and the changes the DSR actions make."""
 
     TABLES = TABLES
 
@@ -159,11 +197,7 @@ class CrmStore(SeededStore):
         emails, phones, numbers = set(emails), set(phones), set(customer_numbers)
         with self._lock:
             return [
-                c["id"]
-                for c in self.tables["contacts"]
-                if normalise_email(c["email"]) in emails
-                or normalise_phone(c["phone"]) in phones
-                or normalise_customer_number(c["customer_number"]) in numbers
+                c["id"] for c in self.tables["contacts"] if _matches(c, emails, phones, numbers)
             ]
 
     def find_subject(self, subject: Subject) -> list[int]:
@@ -180,10 +214,86 @@ class CrmStore(SeededStore):
     def records(self, contact_ids: list[int]) -> dict[str, list[dict]]:
         return {table: self.rows(table, contact_ids) for table in TABLES}
 
-    def erase(self, contact_ids: list[int]) -> dict[str, int]:
-        """Delete every row about these contacts; how many per table."""
-        ids = set(contact_ids)
-        return self.delete_rows(lambda table, row: row[_contact_key(table)] in ids)
+    def erase(self, contact_ids: list[int], keep: Iterable[Field] = ()) -> tuple[dict, dict]:
+        """Delete every row about these contacts except what `keep` holds, which stays
+        (reduced to its kept columns when columns are named) with `restricted_at` set;
+        (deleted, kept) row counts per table."""
+        ids, now, held = set(contact_ids), people.iso(datetime.now(UTC)), {}
+        for field in keep:
+            held.setdefault(field.table, set()).add(field.column)
+        deleted, kept = {}, {}
+        with self._lock:
+            for table, rows in self.tables.items():
+                key = _contact_key(table)
+                mine = [row for row in rows if row[key] in ids]
+                if table in held:
+                    for row in mine:
+                        hold(row, SCHEMA[table], held[table], ("id", "contact_id"), now)
+                    kept[table] = len(mine)
+                else:
+                    self.tables[table] = [row for row in rows if row[key] not in ids]
+                    deleted[table] = len(mine)
+        return deleted, kept
+
+    def update(self, table: str, contact_ids: Iterable[int], column: str, value) -> int:
+        """Set `column` to `value` on a table's rows about these contacts; how many."""
+        ids, key = set(contact_ids), _contact_key(table)
+        with self._lock:
+            rows = [row for row in self.tables[table] if row[key] in ids]
+            for row in rows:
+                row[column] = value
+        return len(rows)
+
+    def mark_restricted(self, contact_ids: Iterable[int], restricted: bool) -> tuple[int, int]:
+        """Set `restricted_at` (now; an earlier date stands) or empty it on these contacts;
+        (changed, already so)."""
+        ids, now, changed, same = set(contact_ids), people.iso(datetime.now(UTC)), 0, 0
+        with self._lock:
+            for row in self.tables["contacts"]:
+                if row["id"] not in ids:
+                    continue
+                if bool(row["restricted_at"]) == restricted:
+                    same += 1
+                else:
+                    row["restricted_at"] = now if restricted else None
+                    changed += 1
+        return changed, same
+
+    def record_consent(self, contact_ids, purpose: str, status: str, source: str, skip) -> list:
+        """Add a `status` row for `purpose` to each contact's consent log, unless the
+        latest row's status (None when there is none) is in `skip`; [(latest row or
+        None, the row added or None)] per contact."""
+        now, done = people.iso(datetime.now(UTC)), []
+        with self._lock:
+            log = self.tables["consents"]
+            for contact_id in contact_ids:
+                rows = [r for r in log if r["contact_id"] == contact_id and r["purpose"] == purpose]
+                latest = max(rows, key=lambda r: (r["recorded_at"], r["id"]), default=None)
+                if (latest and latest["status"]) in skip:
+                    done.append((latest, None))
+                    continue
+                added = {
+                    "id": max((r["id"] for r in log), default=0) + 1,
+                    "contact_id": contact_id,
+                    "purpose": purpose,
+                    "channel": latest["channel"] if latest else None,
+                    "status": status,
+                    "recorded_at": now,
+                    "source": source,
+                }
+                log.append(added)
+                done.append((latest, dict(added)))
+        return done
+
+
+def _matches(contact: dict, emails: set, phones: set, numbers: set) -> bool:
+    """Whether a contact holds one of the identifiers (an erasure may have emptied some)."""
+    email, phone, number = contact["email"], contact["phone"], contact["customer_number"]
+    return bool(
+        (email and normalise_email(email) in emails)
+        or (phone and normalise_phone(phone) in phones)
+        or (number and normalise_customer_number(number) in numbers)
+    )
 
 
 def _contact_key(table: str) -> str:

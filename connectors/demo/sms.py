@@ -3,16 +3,21 @@
     python -m connectors.demo.sms --port 8702 --secret-env DSR_SMS_SECRET --delay 3 [--faults]
 
 - `GET /health`
+- `GET /subscriptions` (the promotions opt-in list; `?phone=...` for one number,
+  compared normalised) and `GET /numbers?phone=...` (every row about a number,
+  by table): how to see what the DSR actions did
 - `POST /dsr`: a task notice signed with the shared secret (`X-DSR-Signature`,
   401 if it does not verify). The platform answers 202 `{"accepted": true}` at
-  once; `--delay` seconds later it does the task and POSTs the answer body
-  (`{"task_id", "status", "records", "outcome"}` or `{"task_id", "status":
-  "failed", "error"}`, naming the task so the answer fits no other one) to
-  the notice's `callback_url`, signed with the same secret, retrying with
-  backoff while the engine cannot be reached or answers 5xx.
-  It finds people by phone only (`subject.identifiers.phone`) and does `access`,
-  `erase`, `object` and `withdraw_consent` (the last two opt the number out of
-  promotions).
+  once; `--delay` seconds later it does the task (`sms_actions`) and POSTs the
+  answer body (`{"task_id", "status", "records", "outcome"}` or `{"task_id",
+  "status": "failed", "error"}`, naming the task so the answer fits no other
+  one) to the notice's `callback_url`, signed with the same secret, retrying
+  with backoff while the engine cannot be reached or answers 5xx.
+  It finds people by phone only (`subject.identifiers.phone`) and does every
+  action: `erase` deletes the number's rows but leaves it on the promotions
+  opt-out list; `object` and `withdraw_consent` (of `sms_promotions`) opt it
+  out; `restrict` sets `restricted_at` on its contact; `rectify` changes
+  `contacts.first_name`.
 
 With `--faults`, `POST /_faults {"mode": "bad_signature" | "none", "times": N}`
 signs the next N callbacks with a wrong secret, which the engine must refuse;
@@ -25,6 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 
 from connectors import signature
 from connectors.demo.server import (
@@ -34,44 +40,15 @@ from connectors.demo.server import (
     configure_logging,
     listen,
     serve,
-    summary,
 )
+from connectors.demo.sms_actions import ACTIONS, answer
 from connectors.demo.sms_data import SmsStore
-from connectors.matching import Subject
-from connectors.outcome import NO_DATA
+from connectors.matching import normalise_phone
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = ("access", "erase", "object", "withdraw_consent")
 #: callback deliveries: this many attempts, waiting 1, 2, 4... seconds between them
 ATTEMPTS = 5
-
-
-def answer(store: SmsStore, notice: dict) -> dict:
-    """The answer body to an accepted notice, after doing the task."""
-    try:
-        phones = Subject.from_json(notice.get("subject") or {}).phones
-    except (AttributeError, TypeError):
-        return {"status": "failed", "error": "the notice's subject is not a JSON object"}
-    if not phones:
-        return {
-            "status": "succeeded",
-            "records": {},
-            "outcome": f"{NO_DATA}: no phone number given",
-        }
-    action = notice["action"]
-    if action == "access":
-        records = store.records(phones)
-        counts = {table: len(rows) for table, rows in records.items()}
-        outcome = f"found {summary(counts)}" if records else NO_DATA
-        return {"status": "succeeded", "records": records, "outcome": outcome}
-    if action == "erase":
-        counts = store.erase(phones)
-        outcome = f"deleted {summary(counts)}" if counts["contacts"] else NO_DATA
-        return {"status": "succeeded", "outcome": outcome}
-    reason = "objection" if action == "object" else "consent withdrawn"
-    lines = store.opt_out(phones, f"{reason} ({notice.get('request_ref') or 'DSR'})")
-    return {"status": "succeeded", "outcome": "; ".join(lines) or NO_DATA}
 
 
 def deliver(url: str, body: bytes, secret: str, wait: float = 1.0) -> bool:
@@ -106,12 +83,20 @@ class SmsHandler(JsonHandler):
     server_version = "DemoSMS/1.0"
 
     def do_GET(self):
-        if self.path == "/health":
-            self.send_json(
-                200, {"status": "ok", "numbers": len(self.server.store.tables["contacts"])}
-            )
+        url = urlsplit(self.path)
+        phones = [normalise_phone(v) for v in parse_qs(url.query).get("phone", [])]
+        store = self.server.store
+        if url.path == "/health":
+            self.send_json(200, {"status": "ok", "numbers": len(store.tables["contacts"])})
+        elif url.path == "/subscriptions":
+            self.send_json(200, {"subscriptions": store.subscriptions(phones)})
+        elif url.path == "/numbers":
+            if phones:
+                self.send_json(200, store.records(phones))
+            else:
+                self.error(400, "give phone")
         else:
-            self.error(404, f"no such endpoint: GET {self.path}")
+            self.error(404, f"no such endpoint: GET {url.path}")
 
     def dsr(self) -> None:
         notice = self.signed_json()

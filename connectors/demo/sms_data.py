@@ -3,7 +3,10 @@
 An SMS platform knows a phone number and little else: every table is keyed by
 the number in E.164. `subscriptions` is the promotions opt-in/opt-out list
 (French law, CPCE art. L34-5: no promotional SMS without prior consent, and a
-free way to stop them); objecting or withdrawing consent opts the number out.
+free way to stop them); objecting or withdrawing consent opts the number out,
+and so does erasure: the number stays on the list as opted out, and nothing
+else about it, so that promotions never reach it again if it comes back in a
+later import (CNIL: an opposition list may be kept for that purpose).
 """
 
 import random
@@ -11,9 +14,17 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from connectors.demo import people
-from connectors.demo.store import SeededStore
+from connectors.demo.store import SeededStore, hold
+from connectors.details import Field
 
-TABLES = ("contacts", "messages", "subscriptions")
+#: every table and its columns; `restricted_at` marks a restricted number (and, on rows of
+#: any table, those an erasure kept under a legal hold)
+SCHEMA = {
+    "contacts": ("phone", "first_name", "created_at", "restricted_at"),
+    "messages": ("phone", "sent_at", "kind", "body", "delivery_status"),
+    "subscriptions": ("phone", "promotions", "opted_in_at", "opted_out_at", "opt_out_source"),
+}
+TABLES = tuple(SCHEMA)
 
 SERVICE = (
     "Mobilités Démo : votre code de vérification est {code}. Il expire dans 10 minutes.",
@@ -78,19 +89,27 @@ def _rows(person: people.Person, today: date) -> dict[str, list[dict]]:
         "phone": person.phone,
         "first_name": person.first_name if rng.random() < 0.6 else None,
         "created_at": people.iso(joined),
+        "restricted_at": None,
     }
     messages.sort(key=lambda m: m["sent_at"])
     return {"contacts": [contact], "messages": messages, "subscriptions": [subscription]}
 
 
 class SmsStore(SeededStore):
-    """Every table of the platform, looked up and erased by phone."""
+    """Every table of the platform, looked up and changed by phone."""
 
     TABLES = TABLES
 
     def seed(self):
         for person in people.known_to("sms"):
             yield from _rows(person, self.today).items()
+
+    def subscriptions(self, phones: Iterable[str] = ()) -> list[dict]:
+        """The promotions opt-in list (copies): these numbers' rows, or every row."""
+        phones = set(phones)
+        with self._lock:
+            rows = self.tables["subscriptions"]
+            return [dict(row) for row in rows if not phones or row["phone"] in phones]
 
     def records(self, phones: Iterable[str]) -> dict[str, list[dict]]:
         """Every row about these numbers (copies), by table; {} if none."""
@@ -100,12 +119,67 @@ class SmsStore(SeededStore):
                 table: [dict(r) for r in rows if r["phone"] in phones]
                 for table, rows in self.tables.items()
             }
-        return found if found["contacts"] else {}
+        return found if any(found.values()) else {}
 
-    def erase(self, phones: Iterable[str]) -> dict[str, int]:
-        """Delete every row about these numbers; how many per table."""
+    def erase(self, phones: Iterable[str], keep: Iterable[Field], source: str) -> tuple:
+        """Delete every row about these numbers except what `keep` holds (kept, marked
+        restricted) and their subscription, reduced to an opt-out; (deleted, kept) row
+        counts per table, and a line per number on the opt-out list."""
+        phones, now, held = set(phones), people.iso(datetime.now(UTC)), {}
+        for field in keep:
+            held.setdefault(field.table, set()).add(field.column)
+        deleted, kept = {}, {}
+        with self._lock:
+            for table, rows in self.tables.items():
+                mine = [row for row in rows if row["phone"] in phones]
+                if table in held:
+                    for row in mine:
+                        hold(row, SCHEMA[table], held[table], ("phone",), now)
+                    kept[table] = len(mine)
+                elif table != "subscriptions":
+                    self.tables[table] = [row for row in rows if row["phone"] not in phones]
+                    deleted[table] = len(mine)
+            lines = self._suppress(phones, now, source, reduce="subscriptions" not in held)
+        return deleted, kept, lines
+
+    def _suppress(self, phones: set[str], now: str, source: str, reduce: bool) -> list[str]:
+        """Opt these numbers out for good; with `reduce`, their rows keep nothing else."""
+        lines = []
+        for row in self.tables["subscriptions"]:
+            if row["phone"] not in phones:
+                continue
+            if row["promotions"] == "opted_out":
+                lines.append(f"{row['phone']} stays on the promotions opt-out list")
+            else:
+                row.update(promotions="opted_out", opted_out_at=now, opt_out_source=source)
+                lines.append(f"{row['phone']} put on the promotions opt-out list")
+            if reduce:
+                row.update(opted_in_at=None)
+        return lines
+
+    def update(self, table: str, phones: Iterable[str], column: str, value) -> int:
+        """Set `column` to `value` on a table's rows about these numbers; how many."""
         phones = set(phones)
-        return self.delete_rows(lambda _table, row: row["phone"] in phones)
+        with self._lock:
+            rows = [row for row in self.tables[table] if row["phone"] in phones]
+            for row in rows:
+                row[column] = value
+        return len(rows)
+
+    def mark_restricted(self, phones: Iterable[str], restricted: bool) -> tuple[int, int]:
+        """Set `restricted_at` (now; an earlier date stands) or empty it on these numbers'
+        contacts; (changed, already so)."""
+        phones, now, changed, same = set(phones), people.iso(datetime.now(UTC)), 0, 0
+        with self._lock:
+            for row in self.tables["contacts"]:
+                if row["phone"] not in phones:
+                    continue
+                if bool(row["restricted_at"]) == restricted:
+                    same += 1
+                else:
+                    row["restricted_at"] = now if restricted else None
+                    changed += 1
+        return changed, same
 
     def opt_out(self, phones: Iterable[str], source: str) -> list[str]:
         """Stop promotions to these numbers; one line per number the platform knows."""

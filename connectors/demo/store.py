@@ -36,3 +36,14 @@ class SeededStore:
                 counts[table] = len(rows) - len(kept)
                 self.tables[table] = kept
         return counts
+
+
+def hold(row: dict, columns: Iterable[str], kept: set, keys: Iterable[str], now: str) -> None:
+    """Keep a row under a legal hold: its `keys` and the `kept` columns (every column when
+    None, the whole table, is among them), the others emptied; marked `restricted_at`
+    (the first date stands)."""
+    if None not in kept:
+        for column in columns:
+            if column not in kept and column not in keys and column != "restricted_at":
+                row[column] = None
+    row["restricted_at"] = row.get("restricted_at") or now
