@@ -10,11 +10,12 @@ from fixtures_answers import by_ref, case_url, kinds, manual_system
 from fixtures_staff import bearer, english, get_request, new_case
 from sqlalchemy import select
 
-from dsr import audit, decisions, processing
+from dsr import audit, decisions, processing, signing
 from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
 from dsr.models import Suppression
 from dsr.models.task import TaskStatus as T
+from dsr.signing import Purpose
 
 DEMO = load_instance(str(DEMO_CONFIG))
 EVERY_ACTION = ["access", "erase", "rectify", "restrict", "object", "withdraw_consent"]
@@ -272,6 +273,10 @@ def test_recipients_with_a_notify_address_are_told_once_the_work_is_done(app, ru
     with app.app_context():
         [event] = [e for e in audit.events_for(by_ref(ref).id) if e.kind == "recipients.notified"]
         assert event.data == {"count": 1, "domains": ["facturation-demo.example"]}
+        status = f"/status/{signing.sign(Purpose.STATUS, by_ref(ref).id)}"
+    page = english(app.test_client()).get(status).get_data(as_text=True)
+    assert "Email sent to a recipient of your data, to do the same (Art. 19)" in page
+    assert "organisation you named" not in page
 
 
 def test_a_rectification_notice_carries_the_accepted_corrections_only(app, run_jobs):

@@ -76,6 +76,18 @@ EVENT_TITLES = {
     "release.done": _l("Answer released"),
     "export.built": _l("Answer pack built"),
     "export.downloaded": _l("Answer pack downloaded"),
+    "transmission.sent": _l("Pack sent to the organisation the person named"),
+    "transmission.downloaded": _l("Pack downloaded by the organisation the person named"),
+    "decision.change": _l("Decision on a requested correction"),
+    "decision.objection": _l("Decision on the objection"),
+    "suppression.recorded": _l("Suppression records kept"),
+    "recipients.notified": _l("Recipients notified (Art. 19)"),
+    "restriction.in_force": _l("Restriction in force"),
+    "restriction.lift_announced": _l("Lifting of the restriction announced to the person"),
+    "restriction.lift_started": _l("Systems asked to lift the restriction"),
+    "restriction.lifted": _l("Restriction lifted"),
+    "directives.registered": _l("Directives registered"),
+    "directives.revoked": _l("Directives revoked"),
 }
 
 #: longest text of one value in a timeline summary

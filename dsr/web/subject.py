@@ -138,6 +138,8 @@ def event_sentence(kind: str, data: dict) -> str:
     if kind == "status.changed" and data.get("to") in set(S):
         return _("Status: %(title)s", title=status_title(data["to"]))
     if kind == "mail.sent" and data.get("to") == "recipient":
+        if data.get("template") == "recipient_notice":
+            return _("Email sent to a recipient of your data, to do the same (Art. 19)")
         return _("Email sent to the organisation you named")
     return str(EVENT_SENTENCES.get(kind, _l("Case updated")))
 
