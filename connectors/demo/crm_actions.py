@@ -6,21 +6,14 @@ as the protocol gives them (`connectors.details`); a field or an activity the
 CRM does not have is a failed answer naming it, before anything changes.
 """
 
+from connectors.base import ACTIONS
 from connectors.demo.crm_data import SCHEMA, CrmStore
 from connectors.demo.server import summary
+from connectors.demo.store import changed, marked
 from connectors.details import BadDetails, activities, changes, kept
 from connectors.matching import Subject
-from connectors.outcome import NO_DATA, count_phrase, restriction_phrase
+from connectors.outcome import NO_DATA
 
-ACTIONS = (
-    "access",
-    "erase",
-    "rectify",
-    "restrict",
-    "lift_restriction",
-    "object",
-    "withdraw_consent",
-)
 #: the register activities the CRM runs on consent, and their purpose in `consents`
 CONSENT_PURPOSES = {"email_newsletter": "email_newsletter"}
 #: the other register activities the CRM runs; an upheld objection is recorded in
@@ -90,12 +83,7 @@ def _rectify(notice):
             raise Refused(f"the CRM has no field {str(change.field)!r}")
 
     def do(store, contact_ids):
-        done = []
-        for change in wanted:
-            field = change.field
-            count = store.update(field.table, contact_ids, field.column, change.new)
-            done.append(f"{field} on {count_phrase(count, field.table)}")
-        return {"outcome": "changed " + "; ".join(done)}
+        return {"outcome": changed(store, contact_ids, wanted)}
 
     return do
 
@@ -103,11 +91,7 @@ def _rectify(notice):
 def _marking(restricting: bool):
     def read(notice):
         def do(store, contact_ids):
-            changed, same = store.mark_restricted(contact_ids, restricting)
-            phrase = restriction_phrase(
-                restricting, summary({"contacts": changed}), summary({"contacts": same})
-            )
-            return {"outcome": phrase}
+            return {"outcome": marked(store, contact_ids, restricting)}
 
         return do
 

@@ -235,29 +235,8 @@ class CrmStore(SeededStore):
                     deleted[table] = len(mine)
         return deleted, kept
 
-    def update(self, table: str, contact_ids: Iterable[int], column: str, value) -> int:
-        """Set `column` to `value` on a table's rows about these contacts; how many."""
-        ids, key = set(contact_ids), _contact_key(table)
-        with self._lock:
-            rows = [row for row in self.tables[table] if row[key] in ids]
-            for row in rows:
-                row[column] = value
-        return len(rows)
-
-    def mark_restricted(self, contact_ids: Iterable[int], restricted: bool) -> tuple[int, int]:
-        """Set `restricted_at` (now; an earlier date stands) or empty it on these contacts;
-        (changed, already so)."""
-        ids, now, changed, same = set(contact_ids), people.iso(datetime.now(UTC)), 0, 0
-        with self._lock:
-            for row in self.tables["contacts"]:
-                if row["id"] not in ids:
-                    continue
-                if bool(row["restricted_at"]) == restricted:
-                    same += 1
-                else:
-                    row["restricted_at"] = now if restricted else None
-                    changed += 1
-        return changed, same
+    def owner_key(self, table: str) -> str:
+        return _contact_key(table)
 
     def record_consent(self, contact_ids, purpose: str, status: str, source: str, skip) -> list:
         """Add a `status` row for `purpose` to each contact's consent log, unless the

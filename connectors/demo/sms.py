@@ -33,6 +33,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from connectors import signature
+from connectors.base import ACTIONS
 from connectors.demo.server import (
     Faults,
     JsonHandler,
@@ -41,7 +42,7 @@ from connectors.demo.server import (
     listen,
     serve,
 )
-from connectors.demo.sms_actions import ACTIONS, answer
+from connectors.demo.sms_actions import answer
 from connectors.demo.sms_data import SmsStore
 from connectors.matching import normalise_phone
 

@@ -7,19 +7,11 @@ activity it does not run) are a failed answer naming them.
 
 from connectors.demo.server import summary
 from connectors.demo.sms_data import SCHEMA, SmsStore
+from connectors.demo.store import changed, marked
 from connectors.details import BadDetails, activities, changes, kept
 from connectors.matching import Subject
-from connectors.outcome import NO_DATA, count_phrase, restriction_phrase
+from connectors.outcome import NO_DATA
 
-ACTIONS = (
-    "access",
-    "erase",
-    "rectify",
-    "restrict",
-    "lift_restriction",
-    "object",
-    "withdraw_consent",
-)
 #: the register activity whose consent the promotions opt-in list records
 PROMOTIONS = "sms_promotions"
 #: the platform's other activity: messages about rides, part of the contract
@@ -91,12 +83,7 @@ def _rectify(details):
             )
 
     def do(store, phones, source):
-        done = []
-        for change in wanted:
-            field = change.field
-            count = store.update(field.table, phones, field.column, change.new)
-            done.append(f"{field} on {count_phrase(count, field.table)}")
-        return {"outcome": "changed " + "; ".join(done)}
+        return {"outcome": changed(store, phones, wanted)}
 
     return do
 
@@ -104,11 +91,7 @@ def _rectify(details):
 def _marking(restricting: bool):
     def read(details):
         def do(store, phones, source):
-            changed, same = store.mark_restricted(phones, restricting)
-            phrase = restriction_phrase(
-                restricting, summary({"contacts": changed}), summary({"contacts": same})
-            )
-            return {"outcome": phrase}
+            return {"outcome": marked(store, phones, restricting)}
 
         return do
 

@@ -157,29 +157,8 @@ class SmsStore(SeededStore):
                 row.update(opted_in_at=None)
         return lines
 
-    def update(self, table: str, phones: Iterable[str], column: str, value) -> int:
-        """Set `column` to `value` on a table's rows about these numbers; how many."""
-        phones = set(phones)
-        with self._lock:
-            rows = [row for row in self.tables[table] if row["phone"] in phones]
-            for row in rows:
-                row[column] = value
-        return len(rows)
-
-    def mark_restricted(self, phones: Iterable[str], restricted: bool) -> tuple[int, int]:
-        """Set `restricted_at` (now; an earlier date stands) or empty it on these numbers'
-        contacts; (changed, already so)."""
-        phones, now, changed, same = set(phones), people.iso(datetime.now(UTC)), 0, 0
-        with self._lock:
-            for row in self.tables["contacts"]:
-                if row["phone"] not in phones:
-                    continue
-                if bool(row["restricted_at"]) == restricted:
-                    same += 1
-                else:
-                    row["restricted_at"] = now if restricted else None
-                    changed += 1
-        return changed, same
+    def owner_key(self, table: str) -> str:
+        return "phone"
 
     def opt_out(self, phones: Iterable[str], source: str) -> list[str]:
         """Stop promotions to these numbers; one line per number the platform knows."""
