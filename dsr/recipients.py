@@ -14,6 +14,7 @@ from dsr.letters.register import localized
 from dsr.models import DataRequest
 from workflows.processing_register import activity_connectors
 
+NOTIFIED = "recipients.notified"
 #: what the notice says was done, by request type
 DONE = {"rectification": "rectified", "erasure": "erased", "restriction": "restricted"}
 
@@ -54,12 +55,13 @@ def accepted_changes(request: DataRequest) -> list[dict]:
 
 
 def notify(request: DataRequest) -> int:
-    """Record and queue the notices (in the caller's transaction, mailed by jobs)."""
+    """Record and queue the notices (in the caller's transaction, mailed by jobs); once per
+    request, however often its tasks run again."""
     notices = to_notify(request)
-    if not notices:
+    if not notices or any(e.kind == NOTIFIED for e in audit.events_for(request.id)):
         return 0
     audit.record(
-        "recipients.notified",
+        NOTIFIED,
         actor="system",
         request_id=request.id,
         data={

@@ -30,7 +30,10 @@ class RestrictionError(Exception):
 
 
 def in_force(request: DataRequest) -> None:
-    """Every system has restricted the person (in the caller's transaction)."""
+    """Every system has restricted the person (in the caller's transaction); once, however
+    often the tasks run again."""
+    if request.restricted_at is not None:
+        return
     request.restricted_at = utcnow()
     audit.record("restriction.in_force", actor="system", request_id=request.id)
 

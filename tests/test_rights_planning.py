@@ -15,7 +15,9 @@ from dsr.config import DEMO_CONFIG, load_instance
 from dsr.extensions import db
 from dsr.models import Suppression
 from dsr.models.task import TaskStatus as T
+from dsr.operations import transition_to
 from dsr.signing import Purpose
+from dsr.status import RequestStatus
 
 DEMO = load_instance(str(DEMO_CONFIG))
 EVERY_ACTION = ["access", "erase", "rectify", "restrict", "object", "withdraw_consent"]
@@ -296,3 +298,20 @@ def test_a_rectification_notice_carries_the_accepted_corrections_only(app, run_j
     [notice] = [m for m in outbox_messages(app) if m["X-DSR-Template"] == "recipient_notice"]
     body = notice.get_body(preferencelist=("plain",)).get_content()
     assert "postal address: 2 rue B" in body and "1990-01-01" not in body
+
+
+def test_effects_are_not_repeated_when_the_tasks_run_again(app, run_jobs):
+    ref = new_case(app, "open", type_="restriction", details={"ground": "accuracy_contested"})
+    start(app, ref, run_jobs)
+    with app.app_context():
+        for task in by_ref(ref).tasks:
+            if task.status == T.WAITING_CALLBACK:
+                processing.record_outcome(task, succeeded=True, note="done", actor="staff:h")
+    first = get_request(app, ref).restricted_at
+    with app.app_context():  # as "run again" does: back to processing, then review again
+        request = by_ref(ref)
+        transition_to(request, RequestStatus.PROCESSING, actor="staff:h", reason="again")
+        processing.finish_if_done(request)
+        db.session.commit()
+    assert get_request(app, ref).restricted_at == first
+    assert kinds(app, ref).count("recipients.notified") == 1
