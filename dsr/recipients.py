@@ -7,11 +7,13 @@ letter. Only the activities that run on a system of the request count. Each
 notice is an email job; the audit event names how many and their mail domains.
 """
 
+import hashlib
 from collections.abc import Mapping
 
+from connectors.outcome import NO_DATA
 from dsr import after_commit, audit, mail, systems
 from dsr.letters.register import localized
-from dsr.models import DataRequest
+from dsr.models import DataRequest, TaskStatus
 from workflows.processing_register import activity_connectors
 
 NOTIFIED = "recipients.notified"
@@ -20,9 +22,14 @@ DONE = {"rectification": "rectified", "erasure": "erased", "restriction": "restr
 
 
 def concerned(request: DataRequest) -> list[Mapping]:
-    """The register's recipients of the activities that run on the request's systems, each
-    once (by its English text; the entry with a `notify` address wins)."""
-    connectors = {task.connector for task in request.tasks}
+    """The register's recipients of the activities that run on the systems that did the
+    work for this request (a system skipped, or that found nothing, passed nothing on);
+    each once, by its English text (the entry with a `notify` address wins)."""
+    connectors = {
+        task.connector
+        for task in request.tasks
+        if task.status == TaskStatus.SUCCEEDED and not (task.outcome or "").startswith(NO_DATA)
+    }
     seen: dict[str, Mapping] = {}
     for activity in systems.register().get("activities", []):
         if not activity_connectors(activity) & connectors:
@@ -55,10 +62,16 @@ def accepted_changes(request: DataRequest) -> list[dict]:
 
 
 def notify(request: DataRequest) -> int:
-    """Record and queue the notices (in the caller's transaction, mailed by jobs); once per
-    request, however often its tasks run again."""
-    notices = to_notify(request)
-    if not notices or any(e.kind == NOTIFIED for e in audit.events_for(request.id)):
+    """Record and queue the notices (in the caller's transaction, mailed by jobs) to the
+    recipients not told yet: the tasks may run again, and then reach more systems."""
+    told = {
+        digest
+        for event in audit.events_for(request.id)
+        if event.kind == NOTIFIED
+        for digest in (event.data or {}).get("addresses", [])
+    }
+    notices = [(n, e) for n, e in to_notify(request) if address_digest(e) not in told]
+    if not notices:
         return 0
     audit.record(
         NOTIFIED,
@@ -67,6 +80,7 @@ def notify(request: DataRequest) -> int:
         data={
             "count": len(notices),
             "domains": sorted({e.rpartition("@")[2] for _n, e in notices}),
+            "addresses": sorted(address_digest(e) for _n, e in notices),
         },
     )
     for name, email in notices:
@@ -80,3 +94,8 @@ def notify(request: DataRequest) -> int:
             corrections=accepted_changes(request),
         )
     return len(notices)
+
+
+def address_digest(email: str) -> str:
+    """How the audit chain remembers whom it told: a hash, not the address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]

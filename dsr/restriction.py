@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from dsr import audit, mail
+from dsr.decisions import DecisionError, clean_text
 from dsr.extensions import db
 from dsr.models import DataRequest, Task, TaskStatus
 from dsr.models.types import utcnow
@@ -55,11 +56,10 @@ def announce_lift(request: DataRequest, reason: str, *, actor: str) -> None:
         raise RestrictionError(_("No restriction is in force for this request."))
     if request.restriction_lift_notified_at is not None:
         raise RestrictionError(_("The lifting of this restriction was already announced."))
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 4000:
-        raise RestrictionError(
-            _("Give the reasons, for the person (at most %(limit)d characters).", limit=4000)
-        )
+    try:
+        reason = clean_text(reason)
+    except DecisionError as exc:
+        raise RestrictionError(str(exc)) from exc
     request.restriction_lift_notified_at = utcnow()
     audit.record(
         "restriction.lift_announced",

@@ -74,11 +74,11 @@ def anonymise(request: DataRequest, now: datetime) -> None:
     if request.results_deleted_at is None:
         delete_results(request, now)
     request.email, request.name = "", ""
-    request.identifiers, request.details = {}, {}
-    request.verify_nonce = None
+    request.identifiers, request.details, request.decisions = {}, {}, {}
+    request.verify_nonce, request.transmission_nonce = None, None
     db.session.execute(delete(IdentityClaim).where(IdentityClaim.request_id == request.id))
-    for task in request.tasks:  # a system's error or outcome may quote the person
-        task.last_error, task.outcome = None, None
+    for task in request.tasks:  # a system's error or outcome may quote the person, its
+        task.last_error, task.outcome, task.details = None, None, {}  # details the changes
     request.anonymised_at = now
     audit.record(
         "retention.anonymised",

@@ -188,7 +188,12 @@ def test_the_pack_is_sent_to_the_named_controller_by_a_pull_link(
     assert "Nouvelle Banque SA" in to_person.get_body(preferencelist=("plain",)).get_content()
 
     subject_copy = api.get(link(mails(app, "answer_ready")[0], "/download/")).get_data()
-    pulled = api.get(link(to_recipient, "/transfer/"), environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    page = api.get(link(to_recipient, "/transfer/"))  # what a mail scanner would open
+    assert page.status_code == 200 and "Download the data (ZIP)" in page.get_data(as_text=True)
+    assert "transmission.downloaded" not in kinds(app, ref)  # a GET takes nothing
+    pulled = api.post(
+        link(to_recipient, "/transfer/"), environ_base={"REMOTE_ADDR": "198.51.100.4"}
+    )
     assert pulled.status_code == 200 and pulled.mimetype == "application/zip"
     assert pulled.get_data() == subject_copy  # the same pack
     with app.app_context():
@@ -203,9 +208,9 @@ def test_the_pack_is_sent_to_the_named_controller_by_a_pull_link(
     assert again.status_code == 202 and again.get_json()["transmitted_at"]
     run_jobs()
     old, new = (link(m, "/transfer/") for m in mails(app, "transfer_link"))
-    replaced = api.get(old)
+    replaced = api.post(old)
     assert replaced.status_code == 409 and "newer link voids" in replaced.get_data(as_text=True)
-    assert api.get(new).status_code == 200
+    assert api.post(new).status_code == 200
 
 
 def test_the_status_page_tells_the_person(app, handler_client, run_jobs):
@@ -237,6 +242,6 @@ def test_an_expired_or_tampered_transfer_link_gets_a_clear_page(app, handler_cli
         tampered = client.get(url[:-4] + "abcd")
         assert tampered.status_code == 400 and words in tampered.get_data(as_text=True)
     app.config["TRANSFER_LINK_MAX_AGE"] = -1  # read at each load, as in production
-    expired = client.get(url)
-    assert expired.status_code == 410
+    expired = client.post(url)
+    assert expired.status_code == 410 and client.get(url).status_code == 410
     assert "transmission.downloaded" not in kinds(app, ref)

@@ -87,6 +87,6 @@ def test_camille_receives_what_she_provided_and_may_have_it_sent(
     [sent] = [m for m in outbox_messages(engine) if m["X-DSR-Template"] == "transfer_link"]
     assert sent["To"] == "dpo@nouvelle.example"
     [pull] = links_in_outbox(engine, "/transfer/")
-    assert api.get(path_of(pull)).get_data() == pack
+    assert api.post(path_of(pull)).get_data() == pack
     told = [m for m in outbox_messages(engine) if m["X-DSR-Template"] == "transfer_sent"]
     assert [m["To"] for m in told] == [CAMILLE.email]

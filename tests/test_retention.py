@@ -30,7 +30,9 @@ def closed_request(app, *, days_ago: int | None, error: str | None = None) -> st
             }
         )
         task = Task(connector="crm", action="access", last_error=error, outcome=f"found {EMAIL}")
+        task.details = {"changes": [{"field": "contacts.email", "old": EMAIL, "new": "x@y.org"}]}
         request.tasks.append(task)
+        request.decisions = {"objection": {"upheld": False, "reasoning": f"{EMAIL} is a fraud"}}
         claims.prove_by_handler(
             request, "phone", "+33639980001", note="bill shown", actor="staff:ana@staff.example"
         )
@@ -105,11 +107,13 @@ def test_purge_deletes_results_and_keys_then_anonymises_keeping_the_chain(app, r
     gone = by_ref(app, cases["anonymise_due"])
     assert not folder_of(app, gone.ref).exists()
     assert (gone.email, gone.name, gone.identifiers, gone.details) == ("", "", {}, {})
+    assert gone.decisions == {}  # a handler's reasons may quote the person
     assert gone.data_key is None and gone.verify_nonce is None and gone.anonymised_at is not None
     assert (gone.type, gone.status, gone.received_at) != (None, None, None)  # the tombstone
     with app.app_context():
         task = db.session.scalar(select(Task).where(Task.request_id == gone.id))
         assert (task.last_error, task.outcome, task.record_counts) == (None, None, {"contacts": 1})
+        assert task.details == {}  # what the system was told: corrected values
         # the proven phone number goes too; the chain never held it
         assert db.session.scalars(select(IdentityClaim.request_id)).all().count(gone.id) == 0
 

@@ -51,7 +51,12 @@ def auto_start_types() -> set[str]:
 def starts_itself(request: DataRequest) -> bool:
     """Whether processing starts once the request is verified (access: yes; erasure: no)."""
     definition = workflows.get(request.type)
-    return request.type in auto_start_types() and definition.starts_itself(request.details)
+    details, decisions = request.details or {}, request.decisions or {}
+    return (
+        request.type in auto_start_types()
+        and definition.starts_itself(details)
+        and not definition.missing_decision(details, decisions)
+    )
 
 
 def subject_of(request: DataRequest) -> Subject:

@@ -21,23 +21,27 @@ from marshmallow import fields as f
 
 from dsr import decisions, restriction, suppression
 from dsr.extensions import db
+from dsr.release import answer
 from dsr.web.api import ApiError, iso_utc, load_body
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
 
-NAMES = f.List(f.String(validate=validate.Length(max=200)), load_default=list)
+NAMES = f.List(
+    f.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=50)
+)
+TEXT = validate.Length(min=1, max=decisions.TEXT_LIMIT)
 
 
 class ChangeDecision(Schema):
     accepted = f.Boolean(required=True)
     fields = NAMES
-    reason = f.String(load_default=None)
+    reason = f.String(load_default=None, validate=TEXT)
 
 
 class ObjectionDecision(Schema):
     upheld = f.Boolean(required=True)
     activities = NAMES
-    reasoning = f.String(required=True)
+    reasoning = f.String(required=True, validate=TEXT)
 
 
 def decided(req, record) -> tuple:
@@ -54,7 +58,7 @@ def decided(req, record) -> tuple:
 @bp.post("/requests/<ref>/changes/<int:number>/decision")
 @token_required(HANDLER)
 def decide_change(ref: str, number: int):
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     body = load_body(ChangeDecision())
     return decided(
         req,
@@ -72,7 +76,7 @@ def decide_change(ref: str, number: int):
 @bp.post("/requests/<ref>/objection/decision")
 @token_required(HANDLER)
 def decide_objection(ref: str):
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     body = load_body(ObjectionDecision())
     return decided(
         req,
@@ -118,14 +122,14 @@ def check_suppression():
 
 
 class LiftAnnouncement(Schema):
-    reason = f.String(required=True, validate=validate.Length(min=1, max=4000))
+    reason = f.String(required=True, validate=TEXT)
 
 
 @bp.post("/requests/<ref>/restriction/lift")
 @token_required(HANDLER)
 def announce_lift(ref: str):
     """Announce the lifting of a restriction in force; the person is told (Art. 18(3))."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     body = load_body(LiftAnnouncement())
     try:
         restriction.announce_lift(req, body["reason"], actor=g.api_user.actor)

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 
 from dsr.extensions import db
 from dsr.models import DataRequest
-from dsr.release import review
+from dsr.release import answer, review
 from dsr.web.api import ApiError, load_body
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, request_or_404
@@ -77,7 +77,7 @@ def list_left_out(ref: str):
 @token_required(HANDLER)
 def leave_out(ref: str):
     """Leave a table, or one record of it, out of the answer (201, the entries)."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     body = load_body(_schema)
     record = body["record"]
     try:
@@ -100,7 +100,7 @@ def leave_out(ref: str):
 @token_required(HANDLER)
 def put_back(ref: str, number: int):
     """Put back into the answer what entry `number` (from 1) left out."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     try:
         review.undo(req, number - 1, actor=g.api_user.actor)
     except review.ReviewError as exc:

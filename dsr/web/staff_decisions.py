@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from dsr import decisions, restriction
 from dsr.extensions import db
+from dsr.release import answer
 from dsr.web.auth import role_required
 from dsr.web.staff import HANDLER, back_to, bp, request_or_404
 
@@ -31,7 +32,7 @@ def recorded(req, record):
 @role_required(HANDLER)
 def decide_change(ref: str, number: int):
     """Accept a requested change (naming the fields it corrects) or refuse it, with a reason."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     form = request.form
     return recorded(
         req,
@@ -50,7 +51,7 @@ def decide_change(ref: str, number: int):
 @role_required(HANDLER)
 def decide_objection(ref: str):
     """Uphold an objection for the activities named, or not, with the reasoning."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     form = request.form
     return recorded(
         req,
@@ -68,7 +69,7 @@ def decide_objection(ref: str):
 @role_required(HANDLER)
 def announce_lift(ref: str):
     """Tell the person the restriction will be lifted, and why (Art. 18(3))."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     try:
         restriction.announce_lift(req, request.form.get("reason", ""), actor=current_user.actor)
     except restriction.RestrictionError as exc:

@@ -31,7 +31,7 @@ def record_position(text: str) -> int | None:
 @role_required(HANDLER)
 def leave_out(ref: str):
     """Leave a table, or one record of it, out of the answer, with the reason."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     form = request.form
     reason = form.get("reason", "").strip()
     try:
@@ -60,7 +60,7 @@ def leave_out(ref: str):
 @role_required(HANDLER)
 def undo_left_out(ref: str, position: int):
     """Put back into the answer what one entry left out."""
-    req = request_or_404(ref)
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
     try:
         review.undo(req, position, actor=current_user.actor)
     except review.ReviewError as exc:

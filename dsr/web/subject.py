@@ -16,11 +16,11 @@ from marshmallow import Schema, ValidationError
 
 from dsr import audit, directives, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
-from dsr.extensions import db
+from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
 from dsr.identity.masking import mask
 from dsr.models import DataRequest, TaskStatus
-from dsr.release import links, transmission
+from dsr.release import answer, links, transmission
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
 from dsr.templating import status_title
@@ -226,7 +226,7 @@ def download(token: str):
 @bp.post("/status/<token>/directives/revoke")
 def revoke_directives(token: str):
     """The person revokes the post-mortem directives this request registered."""
-    req = status_request(token)
+    req = answer.locked(status_request(token).id)  # held until the commit
     if not request.form.get("confirm"):
         return render_status(
             req, token, code=400, error=_("Tick the box to confirm that you revoke them.")
@@ -241,14 +241,29 @@ def revoke_directives(token: str):
     return redirect(url_for("subject.status", token=token, _anchor="directives"), 303)
 
 
-@bp.get("/transfer/<token>")
-def transfer(token: str):
-    """A portability pack, for the receiving controller the person named (Art. 20(2))."""
+def transfer_request(token: str) -> DataRequest:
+    """The request a transfer link is about, if the link is the latest and the pack there."""
     payload, req = link_request(Purpose.TRANSFER, token)
     if not transmission.current(req, payload.nonce):
         raise LinkRefused("used", Purpose.TRANSFER)
     if not links.downloadable(req):
         raise LinkRefused("unavailable", Purpose.TRANSFER)
+    return req
+
+
+@bp.get("/transfer/<token>")
+def transfer(token: str):
+    """The receiving controller's page (Art. 20(2)): what it is, and a download button. A
+    GET never downloads, so that mail scanners that open links take nothing."""
+    req = transfer_request(token)
+    return render_template("subject/transfer.html", req=req, token=token)
+
+
+@bp.post("/transfer/<token>")
+@csrf.exempt  # the signed link is the key, as for /download; there is no session to ride
+def transfer_download(token: str):
+    """The portability pack, streamed to the receiving controller (an audit event)."""
+    req = transfer_request(token)
     try:
         return pack_response(req, actor="recipient", kind="transmission.downloaded")
     except PackUnavailable as exc:
