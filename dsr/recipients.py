@@ -21,43 +21,56 @@ NOTIFIED = "recipients.notified"
 DONE = {"rectification": "rectified", "erasure": "erased", "restriction": "restricted"}
 
 
-def concerned(request: DataRequest) -> list[Mapping]:
+def concerned(request: DataRequest) -> list[tuple[Mapping, set[str]]]:
     """The register's recipients of the activities that run on the systems that did the
-    work for this request (a system skipped, or that found nothing, passed nothing on);
-    each once, by its English text (the entry with a `notify` address wins)."""
+    work for this request (a system skipped, or that found nothing, passed nothing on),
+    each once by its English text (the entry with a `notify` address wins), with the
+    systems whose data it received."""
     connectors = {
         task.connector
         for task in request.tasks
         if task.status == TaskStatus.SUCCEEDED and not (task.outcome or "").startswith(NO_DATA)
     }
-    seen: dict[str, Mapping] = {}
+    seen: dict[str, tuple[Mapping, set[str]]] = {}
     for activity in systems.register().get("activities", []):
-        if not activity_connectors(activity) & connectors:
+        running = activity_connectors(activity) & connectors
+        if not running:
             continue
         for recipient in activity.get("recipients", []):
             entry = recipient if isinstance(recipient, Mapping) else {"en": str(recipient)}
-            key = localized({k: v for k, v in entry.items() if k != "notify"}, "en")
-            if key not in seen or (entry.get("notify") and not seen[key].get("notify")):
-                seen[key] = entry
+            key = localized(text_of(entry), "en")
+            known, sources = seen.get(key, (entry, set()))
+            if entry.get("notify") and not known.get("notify"):
+                known = entry
+            seen[key] = (known, sources | running)
     return list(seen.values())
 
 
-def to_notify(request: DataRequest) -> list[tuple[str, str]]:
-    """(name in the request's language, email) of the recipients that take a notice."""
+def text_of(entry: Mapping) -> Mapping:
+    """A recipient's {fr, en} description, without its `notify` address."""
+    return {k: v for k, v in entry.items() if k != "notify"}
+
+
+def to_notify(request: DataRequest) -> list[tuple[str, str, set[str]]]:
+    """(name in the request's language, email, systems) of the recipients that take a
+    notice."""
     return [
-        (localized({k: v for k, v in r.items() if k != "notify"}, request.language), r["notify"])
-        for r in concerned(request)
-        if r.get("notify")
+        (localized(text_of(entry), request.language), entry["notify"], sources)
+        for entry, sources in concerned(request)
+        if entry.get("notify")
     ]
 
 
-def accepted_changes(request: DataRequest) -> list[dict]:
-    """The changes of a rectification a handler accepted, as the person asked for them."""
+def accepted_changes(request: DataRequest, connectors: set[str]) -> list[dict]:
+    """The changes of a rectification a handler accepted that correct data of `connectors`,
+    as the person asked for them: a recipient hears only of the data it received."""
     changes = (request.details or {}).get("changes", [])
     return [
         changes[d["index"]]
         for d in (request.decisions or {}).get("changes", [])
-        if d.get("accepted") and d["index"] < len(changes)
+        if d.get("accepted")
+        and d["index"] < len(changes)
+        and {str(f).partition(".")[0] for f in d.get("fields", [])} & connectors
     ]
 
 
@@ -70,7 +83,7 @@ def notify(request: DataRequest) -> int:
         if event.kind == NOTIFIED
         for digest in (event.data or {}).get("addresses", [])
     }
-    notices = [(n, e) for n, e in to_notify(request) if address_digest(e) not in told]
+    notices = [(n, e, c) for n, e, c in to_notify(request) if address_digest(e) not in told]
     if not notices:
         return 0
     audit.record(
@@ -79,11 +92,11 @@ def notify(request: DataRequest) -> int:
         request_id=request.id,
         data={
             "count": len(notices),
-            "domains": sorted({e.rpartition("@")[2] for _n, e in notices}),
-            "addresses": sorted(address_digest(e) for _n, e in notices),
+            "domains": sorted({e.rpartition("@")[2] for _n, e, _c in notices}),
+            "addresses": sorted(address_digest(e) for _n, e, _c in notices),
         },
     )
-    for name, email in notices:
+    for name, email, sources in notices:
         after_commit.later(
             mail.send_later,
             request.id,
@@ -91,7 +104,7 @@ def notify(request: DataRequest) -> int:
             to=email,
             recipient_name=name,
             done=DONE[request.type],
-            corrections=accepted_changes(request),
+            corrections=accepted_changes(request, sources),
         )
     return len(notices)
 

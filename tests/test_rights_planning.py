@@ -334,3 +334,24 @@ def test_a_recipient_of_a_system_that_did_nothing_is_not_told(app, run_jobs):
             note = "no data" if task.connector == "billing" else "erased"
             processing.record_outcome(task, succeeded=True, note=note, actor="staff:h")
     assert "recipients.notified" not in kinds(app, ref)  # billing's provider had nothing
+
+
+def test_a_recipient_hears_only_of_the_corrections_of_data_it_received(app, run_jobs):
+    ref = new_case(app, "open", type_="rectification", details=RECTIFICATION)
+    with app.app_context():
+        request = by_ref(ref)
+        decisions.decide_change(
+            request, 0, accepted=True, fields=["crm.contacts.postal_address"], actor="h"
+        )
+        decisions.decide_change(
+            request, 1, accepted=True, fields=["billing.customers.name"], actor="h"
+        )
+        db.session.commit()
+    start(app, ref, run_jobs)
+    with app.app_context():
+        for task in by_ref(ref).tasks:
+            processing.record_outcome(task, succeeded=True, note="corrected", actor="staff:h")
+    run_jobs()
+    [notice] = [m for m in outbox_messages(app) if m["X-DSR-Template"] == "recipient_notice"]
+    body = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "date of birth: 1990-01-01" in body and "2 rue B" not in body  # billing's only
