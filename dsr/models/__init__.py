@@ -2,6 +2,7 @@
 
 from dsr.models.audit import AuditEvent, AuditHead
 from dsr.models.directive import Directive
+from dsr.models.document import Document
 from dsr.models.identity import (
     ClaimStatus,
     HeldStatus,
@@ -23,6 +24,7 @@ __all__ = [
     "ClockPause",
     "DataRequest",
     "Directive",
+    "Document",
     "HeldStatus",
     "IdentityClaim",
     "ProofMethod",

@@ -27,6 +27,7 @@ from dsr import (
     audit,
     caseload,
     decisions,
+    documents,
     processing,
     results,
     staff,
@@ -241,6 +242,8 @@ def case(ref: str):
             if found.request_ref != req.ref
         ],
         lift_notice_days=current_app.config["RESTRICTION_LIFT_NOTICE_DAYS"],
+        documents=documents.of_request(req) if req.type == "post_mortem" else [],
+        document_kinds=documents.KINDS,
         **decision_context(req),
     )
 

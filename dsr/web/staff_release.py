@@ -1,16 +1,18 @@
 """The case page's review and release: leave out a table or a record, undo it, release,
-and the handler's own copy of the released pack.
+the handler's own copy of the released pack, and the documents the person sent.
 
 Views on the staff blueprint (`dsr.web.staff.bp`). Each POST carries its CSRF
 token, needs the handler role, and redirects back to the case.
 """
 
-from flask import abort, flash, request
+from flask import Response, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from dsr import audit, documents, keys
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import db
+from dsr.models import Document
 from dsr.release import answer, review, transmission
 from dsr.web.auth import role_required
 from dsr.web.downloads import pack_response
@@ -117,3 +119,34 @@ def transmit(ref: str):
     transmission.send_mails(req)
     flash(_("The link was sent to the organisation; the person is told."))
     return back_to(req, "release")
+
+
+@bp.get("/requests/<ref>/documents/<int:document_id>")
+@role_required(HANDLER)
+def document(ref: str, document_id: int):
+    """A document the person uploaded, decrypted as it is sent (an audit event)."""
+    req = request_or_404(ref)
+    found = db.session.get(Document, document_id)
+    if found is None or found.request_id != req.id:
+        abort(404)
+    try:
+        body = documents.read(found, req)
+    except (FileNotFoundError, keys.KeyUnavailable):
+        db.session.rollback()
+        abort(404)
+    audit.record(
+        "document.viewed",
+        actor=current_user.actor,
+        request_id=req.id,
+        data={"document": found.id},
+    )
+    db.session.commit()
+    return Response(
+        body,
+        mimetype=found.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{req.ref}-{found.id}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -88,6 +88,8 @@ EVENT_TITLES = {
     "restriction.lifted": _l("Restriction lifted"),
     "directives.registered": _l("Directives registered"),
     "directives.revoked": _l("Directives revoked"),
+    "document.uploaded": _l("Document sent by the person"),
+    "document.viewed": _l("Document opened"),
 }
 
 #: longest text of one value in a timeline summary

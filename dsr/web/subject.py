@@ -9,12 +9,15 @@ links, so only the confirm page's POST verifies a request.
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError
+from flask_wtf.csrf import validate_csrf
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+from wtforms.validators import ValidationError
 
-from dsr import audit, directives, notify, operations, processing, signing, sms
+from dsr import audit, directives, documents, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -73,6 +76,7 @@ EVENT_SENTENCES = {
     "transmission.downloaded": _l("The organisation you named downloaded your data"),
     "directives.registered": _l("Your directives registered"),
     "directives.revoked": _l("Your directives revoked"),
+    "document.uploaded": _l("Document received"),
 }
 
 
@@ -169,6 +173,9 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         if links.downloadable(req)
         else None,
         directive=directives.of_request(req) if req.type == "post_mortem" else None,
+        documents=documents.of_request(req) if req.type == "post_mortem" else [],
+        takes_documents=documents.accepting(req),
+        document_kinds=documents.KINDS,
         directive_labels=post_mortem.DIRECTIVES,
         error=error,
     )
@@ -271,6 +278,31 @@ def transfer_download(token: str):
         raise LinkRefused("unavailable", Purpose.TRANSFER) from exc
 
 
+@bp.post("/status/<token>/documents")
+@csrf.exempt  # checked below, once the body may be as large as a document
+def upload_document(token: str):
+    """A document for a death notice (a death certificate, proof of being an heir)."""
+    request.max_content_length = current_app.config["DOCUMENT_MAX_BYTES"] + 64 * 1024
+    req = answer.locked(status_request(token).id)  # held until the commit
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return render_status(
+            req, token, code=400, error=_("This form has expired: send the document again.")
+        )
+    upload = request.files.get("document")
+    try:
+        if upload is None:
+            raise documents.DocumentRefused(_("Choose a file to send."))
+        documents.store(req, request.form.get("kind", ""), upload.stream, upload.filename or "")
+    except documents.DocumentRefused as exc:
+        db.session.rollback()
+        return render_status(req, token, code=exc.status, error=str(exc))
+    db.session.commit()
+    flash(_("Thank you: we received the document. The privacy team will check it."))
+    return redirect(url_for("subject.status", token=token, _anchor="documents"), 303)
+
+
 @bp.post("/status/<token>/withdraw")
 def withdraw(token: str):
     """Withdraw the request, once the subject ticked the confirmation box."""
@@ -367,7 +399,7 @@ def resend():
         return render_template("subject/resend.html", errors={}, email="")
     try:
         email = ResendSchema().load({"email": request.form.get("email", "")})["email"]
-    except ValidationError as exc:
+    except SchemaError as exc:
         errors = {key: [str(m) for m in messages] for key, messages in exc.messages.items()}
         page = render_template(
             "subject/resend.html", errors=errors, email=request.form.get("email", "")
