@@ -7,6 +7,11 @@
     objection   an objection on grounds of a particular situation (Art. 21(1)): upheld
                 for the legitimate-interest activities named, or not, because compelling
                 legitimate grounds override (the reasoning goes in the answer)
+    death_notice
+                a post-mortem death notice (Loi 78-17 Art. 85) whose documents the handler
+                checked: what is carried out, the deceased's directives in force (erase,
+                hand over to the person they designated, keep) or, without directives,
+                the heirs' rights chosen
 
 The type's plan reads them (`workflows.base.Case.decisions`); `processing.start`
 refuses to start while one is missing (the type's `missing_decision`).
@@ -16,10 +21,12 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
-from dsr import audit, systems
+from connectors.matching import normalise_email
+from dsr import audit, directives, documents, systems
 from dsr.models import DataRequest
 from dsr.models.types import utcnow
 from dsr.status import RequestStatus
+from workflows.post_mortem import HEIRS_RIGHTS
 from workflows.processing_register import activities, field_parts
 
 #: the legal bases an objection under Art. 21(1) can concern
@@ -145,4 +152,57 @@ def decide_objection(
         actor=actor,
         request_id=request.id,
         data={"upheld": upheld, "activities": ids},
+    )
+
+
+def decide_death_notice(request: DataRequest, *, heirs_rights: Iterable[str] = (), actor: str):
+    """The handler checked a death notice's documents (the death certificate, the requester's
+    quality): record what is carried out. The deceased's directives in force decide; handing
+    the data over is only for the person they designated, whose verified address made the
+    request. Without directives, the heirs' rights chosen (at least one), for an heir only.
+    A new decision replaces the earlier one. The caller commits."""
+    check_open(request)
+    details = request.details or {}
+    if request.type != "post_mortem" or details.get("mode") != "death_notice":
+        raise DecisionError(_("Only a death notice needs this decision."))
+    if not documents.of_request(request):
+        raise DecisionError(_("No document has been sent yet: nothing can be checked."))
+    deceased_email = details.get("deceased_email")
+    directive = directives.in_force(deceased_email) if deceased_email else None
+    entry: dict = {"by": actor, "at": utcnow().isoformat(), "heirs_rights": []}
+    if directive is not None:
+        if directive.directive == "hand_over" and normalise_email(request.email) != normalise_email(
+            directive.trusted_person_email or ""
+        ):
+            raise DecisionError(
+                _(
+                    "The deceased's directives hand their data over to the person they "
+                    "designated, and this request does not come from that person's address."
+                )
+            )
+        entry.update(
+            execute=directive.directive,
+            directive_id=directive.id,
+            directive_registered_at=directive.registered_at.isoformat(),
+        )
+    else:
+        if details.get("requester_role") != "heir":
+            raise DecisionError(
+                _(
+                    "No directives are registered for the deceased: only an heir may ask for "
+                    "the heirs' rights."
+                )
+            )
+        rights = [r for r in dict.fromkeys(heirs_rights) if r]
+        if not rights or set(rights) - set(HEIRS_RIGHTS):
+            raise DecisionError(_("Choose the heirs' rights to carry out."))
+        entry.update(execute="heirs", heirs_rights=rights)
+    decisions = dict(request.decisions or {})
+    decisions["death_notice"] = entry
+    request.decisions = decisions
+    audit.record(
+        "decision.death_notice",
+        actor=actor,
+        request_id=request.id,
+        data={"execute": entry["execute"], "heirs_rights": entry["heirs_rights"]},
     )

@@ -12,13 +12,19 @@ from collections.abc import Mapping
 
 from connectors.outcome import NO_DATA
 from dsr import after_commit, audit, mail, systems
+from dsr.identity import claims
 from dsr.letters.register import localized
 from dsr.models import DataRequest, TaskStatus
 from workflows.processing_register import activity_connectors
 
 NOTIFIED = "recipients.notified"
 #: what the notice says was done, by request type
-DONE = {"rectification": "rectified", "erasure": "erased", "restriction": "restricted"}
+DONE = {
+    "rectification": "rectified",
+    "erasure": "erased",
+    "restriction": "restricted",
+    "post_mortem": "erased",  # a death notice tells recipients only when it erased
+}
 
 
 def concerned(request: DataRequest) -> list[tuple[Mapping, set[str]]]:
@@ -96,6 +102,7 @@ def notify(request: DataRequest) -> int:
             "addresses": sorted(address_digest(e) for _n, e, _c in notices),
         },
     )
+    person = claims.proven_subject(request)  # a death notice's: the deceased
     for name, email, sources in notices:
         after_commit.later(
             mail.send_later,
@@ -104,6 +111,9 @@ def notify(request: DataRequest) -> int:
             to=email,
             recipient_name=name,
             done=DONE[request.type],
+            after_death=request.type == "post_mortem",
+            person_name=person.name,
+            person_email=person.email,
             corrections=accepted_changes(request, sources),
         )
     return len(notices)

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from connectors.base import Connector, ConnectorConfigError
 from connectors.registry import build_all
 from dsr.config import ConfigError
+from workflows.base import Case
 
 
 def init_app(app: Flask) -> None:
@@ -32,3 +33,8 @@ def get(name: str) -> Connector | None:
 def register() -> dict:
     """The instance's processing register (Art. 30): activities and data categories."""
     return current_app.config["INSTANCE"].get("register") or {}
+
+
+def case_of(request) -> Case:
+    """`request` as its type's workflow reads it: the register, its details and decisions."""
+    return Case(register(), request.details or {}, request.decisions or {})

@@ -14,6 +14,7 @@ from dsr.letters.common import MissingDecision
 from dsr.letters.consent_withdrawal import consent_withdrawal_letter
 from dsr.letters.erasure import erasure_letter
 from dsr.letters.objection import objection_letter
+from dsr.letters.post_mortem import post_mortem_letter
 from dsr.letters.rectification import rectification_letter
 from dsr.letters.register import localized
 from dsr.letters.restriction import restriction_letter
@@ -491,3 +492,68 @@ def test_a_consent_withdrawal_matching_no_processing_says_so(app, language):
     assert any(p.startswith(words["nothing_to_stop"]) for p in letter.paragraphs)
     assert words["lawfulness"] in letter.text
     assert words["missed"] not in letter.text
+
+
+# --- death notice -------------------------------------------------------------------
+
+DEATH_NOTICE = {
+    "mode": "death_notice",
+    "requester_role": "heir",
+    "deceased_name": "Jean Durand",
+    "deceased_email": "jean.durand@example.org",
+    "date_of_death": "2026-02-01",
+}
+REGISTERED = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+DEATH_WORDS = {
+    "fr": {
+        "directives": "Jean Durand nous a confié des directives le",
+        "keep": "Conserver mes données",
+        "kept": "nous conservons les données",
+        "no_directives": "Jean Durand ne nous a confié aucune directive",
+        "oppose": "Vous opposer à tout traitement ultérieur des données du défunt",
+        "stopped": "a été invité à cesser de traiter les données du défunt",
+    },
+    "en": {
+        "directives": "Jean Durand registered directives with us on",
+        "keep": "Keep my data",
+        "kept": "we keep the data",
+        "no_directives": "Jean Durand registered no directives with us",
+        "oppose": "Oppose any further processing of the deceased's data",
+        "stopped": "was told to stop processing them",
+    },
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_death_notice_says_which_directives_were_found_and_what_was_done(app, language):
+    words = DEATH_WORDS[language]
+    keep = {
+        "execute": "keep",
+        "heirs_rights": [],
+        "directive_registered_at": REGISTERED.isoformat(),
+    }
+    request_id = case(
+        app, "post_mortem", language, [], details=DEATH_NOTICE, decisions={"death_notice": keep}
+    )
+    letter = read(app, post_mortem_letter, request_id)
+    assert_shared_parts(app, letter, request_id, language)
+    assert words["directives"] in letter.text and date_in(language, REGISTERED) in letter.text
+    assert words["keep"] in letter.text and words["kept"] in letter.text
+
+    heirs = {"execute": "heirs", "heirs_rights": ["oppose_processing"]}
+    tasks = [("crm", "object", "succeeded", "stopped 2 activities", {"activities": ["support"]})]
+    request_id = case(
+        app, "post_mortem", language, tasks, details=DEATH_NOTICE, decisions={"death_notice": heirs}
+    )
+    letter = read(app, post_mortem_letter, request_id)
+    assert words["no_directives"] in letter.text and words["oppose"] in letter.paragraphs
+    assert words["stopped"] in letter.text
+    assert ["CRM", WORDS[language]["done"], "stopped 2 activities"] in [
+        row[:1] + row[-2:] for row in systems_table(letter, language)
+    ]
+
+
+def test_a_death_notice_not_checked_has_no_letter(app):
+    request_id = case(app, "post_mortem", "en", [], details=DEATH_NOTICE)
+    with pytest.raises(MissingDecision):
+        read(app, post_mortem_letter, request_id)

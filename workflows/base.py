@@ -89,10 +89,16 @@ class RequestType:
         return [step(c, a) for c in connectors for a in cls.connector_actions]
 
     @classmethod
-    def answer_scope(cls, register: Mapping) -> Scope | None:
+    def holds_data(cls, case: Case) -> bool:
+        """Whether this request's pack carries the systems' data: `answer_holds_data`,
+        unless the type decides per request (post-mortem: a hand-over does)."""
+        return cls.answer_holds_data
+
+    @classmethod
+    def answer_scope(cls, case: Case) -> Scope | None:
         """What of the systems' answers goes in the pack: None for everything (access),
         else the tables and columns that may go out (portability; none: a letter only)."""
-        return None if cls.answer_holds_data else {}
+        return None if cls.holds_data(case) else {}
 
     @classmethod
     def missing_decision(cls, details: Mapping, decisions: Mapping) -> str | None:

@@ -59,8 +59,8 @@ class Portability(RequestType):
         return super().plan([c for c in connectors if c.name in holding], case)
 
     @classmethod
-    def answer_scope(cls, register: Mapping) -> Scope:
-        return portable_scope(register)
+    def answer_scope(cls, case: Case) -> Scope:
+        return portable_scope(case.register)
 
     @staticmethod
     def recipient(details: Mapping) -> tuple[str, str] | None:

@@ -1,13 +1,17 @@
 """Post-mortem directives (French law: Loi 78-17 Art. 85)."""
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validates_schema
 
+from connectors.base import Connector
 from workflows import register
-from workflows.base import Case, RequestType
+from workflows.base import Case, RequestType, Step, step
+from workflows.erasure import Erasure
 from workflows.fields import Email, StrictSchema, Text, choice, date
+from workflows.processing_register import activities, by_connector
 
 MODES = {
     "directives": _l("I register directives for my data after my death"),
@@ -23,6 +27,11 @@ DIRECTIVES = {
 ROLES = {
     "designated_person": _l("I am the person designated by the deceased"),
     "heir": _l("I am an heir"),
+}
+#: Loi 78-17 Art. 85 II: what heirs may ask when the deceased left no directives
+HEIRS_RIGHTS = {
+    "close_accounts": _l("Close the deceased's accounts (their data erased)"),
+    "oppose_processing": _l("Oppose any further processing of the deceased's data"),
 }
 
 
@@ -85,6 +94,8 @@ class PostMortem(RequestType):
     )
     legal_basis = _l("Loi n° 78-17 Art. 85")
     details_schema = PostMortemDetails
+    answer = "pack"
+    answer_letter = "post_mortem"
     field_labels = {
         "details.mode": _l("What you want to do"),
         "details.directive": _l("Your directive"),
@@ -109,7 +120,51 @@ class PostMortem(RequestType):
         return details.get("mode") == "directives"
 
     @classmethod
+    def missing_decision(cls, details: Mapping, decisions: Mapping) -> str | None:
+        if details.get("mode") == "death_notice" and not decisions.get("death_notice"):
+            return _l(
+                "Check the death notice's documents and record what is carried out before starting."
+            )
+        return None
+
+    @classmethod
+    def plan(cls, connectors: Iterable[Connector], case: Case) -> list[Step]:
+        """After a death, once a handler checked the documents (`decisions["death_notice"]`):
+        the deceased's directives (erase as an erasure does, legal holds kept; hand over:
+        `access` everywhere, for the designated person; keep: nothing), or without
+        directives the heirs' rights chosen (closing the accounts is an erasure; opposing
+        further processing is `object` on every system running an activity)."""
+        decision = case.decisions.get("death_notice") or {}
+        connectors = list(connectors)
+        if erases(case):
+            return Erasure.plan(connectors, case)
+        if decision.get("execute") == "hand_over":
+            return [step(c, "access") for c in connectors]
+        if "oppose_processing" in decision.get("heirs_rights", ()):
+            running = by_connector(activities(case.register))
+            return [
+                step(c, "object", {"activities": running[c.name], "direct_marketing": False})
+                for c in connectors
+                if c.name in running
+            ]
+        return []
+
+    @classmethod
+    def holds_data(cls, case: Case) -> bool:
+        """Handing the data over to the designated person sends them the deceased's data."""
+        return (case.decisions.get("death_notice") or {}).get("execute") == "hand_over"
+
+    @classmethod
     def when_done(cls, case: Case) -> frozenset[str]:
         if case.details.get("mode") == "directives":
             return frozenset({"register_directives"})
-        return frozenset()
+        return frozenset({"suppress", "notify_recipients"}) if erases(case) else frozenset()
+
+
+def erases(case: Case) -> bool:
+    """Whether a death notice's execution erases: the directives say so, or heirs asked for
+    the accounts to be closed (which makes opposing further processing moot)."""
+    decision = case.decisions.get("death_notice") or {}
+    return decision.get("execute") == "erase" or "close_accounts" in decision.get(
+        "heirs_rights", ()
+    )

@@ -101,13 +101,34 @@ def still_to_prove(request: DataRequest) -> list[Identifier]:
 
 
 def proven_subject(request: DataRequest) -> Subject:
-    """Who connectors look for: the verified email and the proven identifiers, nothing else."""
+    """Who connectors look for: the verified email and the proven identifiers, nothing else;
+    for a death notice whose documents a handler checked, the deceased."""
+    if "death_notice" in (request.decisions or {}):
+        return deceased(request)
     proven: dict[str, list[str]] = {}
     for ident in identifiers(request):
         if ident.is_proven:
             proven.setdefault(ident.kind, []).append(ident.normalised)
     country, _tz = controller_settings()
     return Subject.from_request(request.email, request.name, proven, region=country)
+
+
+def subject_email(request: DataRequest) -> str:
+    """The email address the systems look for: the verified one, or a death notice's
+    deceased's once a handler checked the documents."""
+    if "death_notice" in (request.decisions or {}):
+        return (request.details or {}).get("deceased_email", "")
+    return request.email
+
+
+def deceased(request: DataRequest) -> Subject:
+    """The person a death notice is about, as it names them: the handler's check of the death
+    certificate and of the requester's quality is what proves them (Loi 78-17 Art. 85)."""
+    details = request.details or {}
+    country, _tz = controller_settings()
+    return Subject.from_request(
+        details.get("deceased_email", ""), details.get("deceased_name", ""), {}, region=country
+    )
 
 
 def unmatched_reason(request: DataRequest, match_on: tuple[str, ...]) -> str:

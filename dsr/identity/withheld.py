@@ -12,7 +12,7 @@ each decision is an audit event. Release is possible only while the request
 is being handled (`processing` or `review`) and its results are kept.
 
 A record carries another email when any of its string values, at any depth
-(nested objects, lists), is an email address other than the verified one:
+(nested objects, lists), is an email address other than the one looked for (`claims.subject_email`):
 whatever the field is called (`contactEmail`, `emails: [...]`, `contact.email`).
 """
 
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from connectors.matching import normalise_email
 from dsr import audit, results
 from dsr.extensions import db
+from dsr.identity import claims
 from dsr.models import DataRequest, HeldStatus, Task, WithheldAnswer
 from dsr.models.types import utcnow
 from dsr.status import RequestStatus
@@ -90,7 +91,7 @@ class GuardedWriter:
 
     def __init__(self, task: Task):
         self.task = task
-        self.email = normalise_email(task.request.email)
+        self.email = normalise_email(claims.subject_email(task.request))
         self.writer = results.writer(task)
         self.mismatched = 0
 

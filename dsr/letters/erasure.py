@@ -22,6 +22,12 @@ TEMPLATE = "letters/erasure.html"
 def erasure_letter(request: DataRequest, *, answered_at: datetime | None = None) -> bytes:
     """The Art. 17 letter for `request`; `answered_at` defaults to now."""
     answered_at = answered_at or utcnow()
+    return letter_bytes(request, TEMPLATE, erasure_context(request, answered_at), answered_at)
+
+
+def erasure_context(request: DataRequest, answered_at: datetime) -> dict:
+    """What an erasure's letter says (also a death notice's that erased): each system's
+    result, the legal holds of the systems that erased, with until when, the recipients."""
     register, language = systems.register(), request.language
     done = results(request, "erase")
     erased = [row["connector"] for row in done if row["status"] == TaskStatus.SUCCEEDED]
@@ -30,12 +36,11 @@ def erasure_letter(request: DataRequest, *, answered_at: datetime | None = None)
         hold["fields"] = [(label(c), fields) for c, fields in hold["fields"].items()]
         hold["until"] = years_after(answered_at, int(hold["years"])) if hold["years"] else None
     concerned = activities_on(register, [row["connector"] for row in done])
-    context = {
+    return {
         "systems": done,
         "holds": holds,
         "recipients": recipients(concerned, language),
     }
-    return letter_bytes(request, TEMPLATE, context, answered_at)
 
 
 def years_after(instant: datetime, years: int) -> datetime:

@@ -19,7 +19,6 @@ from dsr.operations import transition_to
 from dsr.release import answer
 from dsr.status import RequestStatus
 from dsr.task_status import move
-from workflows.base import Case
 
 T = TaskStatus
 S = RequestStatus
@@ -87,8 +86,7 @@ def finish_if_done(request: DataRequest) -> None:
 def apply_effects(request: DataRequest) -> None:
     """What the request's type asks for once every task has succeeded (`when_done`)."""
     definition = workflows.get(request.type)
-    case = Case(systems.register(), request.details or {}, request.decisions or {})
-    effects = definition.when_done(case)
+    effects = definition.when_done(systems.case_of(request))
     if "suppress" in effects:
         suppression.record(request)
     if "restrict" in effects:

@@ -24,7 +24,6 @@ from dsr.processing.finishing import finish_if_done
 from dsr.queue import enqueue_many
 from dsr.status import RequestStatus
 from dsr.task_status import compare_and_set
-from workflows.base import Case
 
 logger = logging.getLogger(__name__)
 T = TaskStatus
@@ -72,7 +71,7 @@ def plan(request: DataRequest) -> list[Task]:
     """
     subject = subject_of(request)
     definition = workflows.get(request.type)
-    case = Case(systems.register(), request.details or {}, request.decisions or {})
+    case = systems.case_of(request)
     tasks = []
     for step in definition.plan(systems.all_connectors().values(), case):
         task = Task(

@@ -28,7 +28,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 import workflows
-from dsr import after_commit, audit, mail
+from dsr import after_commit, audit, mail, systems
 from dsr.export.errors import PackError
 from dsr.export.pack import Letter, build_pack, pack_path, sweep
 from dsr.extensions import db
@@ -37,6 +37,7 @@ from dsr.letters.access import access_letter
 from dsr.letters.consent_withdrawal import consent_withdrawal_letter
 from dsr.letters.erasure import erasure_letter
 from dsr.letters.objection import objection_letter
+from dsr.letters.post_mortem import post_mortem_letter
 from dsr.letters.rectification import rectification_letter
 from dsr.letters.restriction import restriction_letter
 from dsr.models import DataRequest, HeldStatus
@@ -61,6 +62,7 @@ LETTERS = {
     "restriction": restriction_letter,
     "objection": objection_letter,
     "consent_withdrawal": consent_withdrawal_letter,
+    "post_mortem": post_mortem_letter,
 }
 
 
@@ -233,7 +235,7 @@ def release_once(request_id: int) -> str:
         download_url=links.download_url(request),
         download_days=current_app.config["DOWNLOAD_LINK_MAX_AGE"] // (24 * 3600),
         letter=letter.name if letter else None,
-        with_data=workflows.get(request.type).answer_holds_data,
+        with_data=workflows.get(request.type).holds_data(systems.case_of(request)),
         recipient_name=named[0] if named else None,
     )
     logger.info("answer of %s released", request.ref)

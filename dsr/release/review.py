@@ -44,7 +44,7 @@ def entries(request: DataRequest) -> list[LeftOut]:
 
 def scope(request: DataRequest) -> Scope | None:
     """What the request's type lets go out of the systems' answers (None: everything)."""
-    return workflows.get(request.type).answer_scope(systems.register())
+    return workflows.get(request.type).answer_scope(systems.case_of(request))
 
 
 def selection(request: DataRequest) -> Selection:

@@ -5,6 +5,8 @@
          or {"accepted": false, "reason": "..."}
     POST /api/v1/requests/<ref>/objection/decision      particular situation (Art. 21(1))
          {"upheld": true, "activities": ["customer_support"], "reasoning": "..."}
+    POST /api/v1/requests/<ref>/death-notice/decision   a death notice's documents checked
+         {"heirs_rights": ["close_accounts"]}   (the heirs' rights, without directives)
 
 Each answers 200 with the request (as `GET /api/v1/requests/<ref>`); 409
 `not_allowed` when the decision cannot be taken (not open, nothing to decide),
@@ -25,6 +27,7 @@ from dsr.release import answer
 from dsr.web.api import ApiError, iso_utc, load_body
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
+from workflows.post_mortem import HEIRS_RIGHTS
 
 NAMES = f.List(
     f.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=50)
@@ -42,6 +45,14 @@ class ObjectionDecision(Schema):
     upheld = f.Boolean(required=True)
     activities = NAMES
     reasoning = f.String(required=True, validate=TEXT)
+
+
+class DeathNoticeDecision(Schema):
+    heirs_rights = f.List(
+        f.String(validate=validate.OneOf(list(HEIRS_RIGHTS))),
+        load_default=list,
+        validate=validate.Length(max=len(HEIRS_RIGHTS)),
+    )
 
 
 def decided(req, record) -> tuple:
@@ -86,6 +97,19 @@ def decide_objection(ref: str):
             activity_ids=body["activities"],
             reasoning=body["reasoning"],
             actor=g.api_user.actor,
+        ),
+    )
+
+
+@bp.post("/requests/<ref>/death-notice/decision")
+@token_required(HANDLER)
+def decide_death_notice(ref: str):
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    body = load_body(DeathNoticeDecision())
+    return decided(
+        req,
+        lambda: decisions.decide_death_notice(
+            req, heirs_rights=body["heirs_rights"], actor=g.api_user.actor
         ),
     )
 

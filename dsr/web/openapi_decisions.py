@@ -5,6 +5,7 @@ from apispec import APISpec
 
 from dsr.web.decisions_api import (
     ChangeDecision,
+    DeathNoticeDecision,
     LiftAnnouncement,
     ObjectionDecision,
     SuppressionQuery,
@@ -83,6 +84,22 @@ def objection_operation() -> dict:
     )
 
 
+def death_notice_operation() -> dict:
+    return with_body(
+        staff_operation(
+            "decideDeathNotice",
+            "Carry out a death notice whose documents were checked (staff: handler and above)",
+            "Loi 78-17 Art. 85, while the request is `open` and has documents: the deceased's "
+            "directives in force are carried out (a hand-over only for the designated person's "
+            "own request); without directives, the `heirs_rights` named (`close_accounts`, "
+            "`oppose_processing`), for an heir.",
+            REF,
+            decision_responses(),
+        ),
+        "DeathNoticeDecision",
+    )
+
+
 def lift_operation() -> dict:
     return with_body(
         staff_operation(
@@ -117,6 +134,7 @@ def suppression_operation() -> dict:
 def add(spec: APISpec) -> None:
     spec.components.schema("ChangeDecision", schema=ChangeDecision)
     spec.components.schema("ObjectionDecision", schema=ObjectionDecision)
+    spec.components.schema("DeathNoticeDecision", schema=DeathNoticeDecision)
     spec.components.schema("LiftAnnouncement", schema=LiftAnnouncement)
     spec.components.schema("SuppressionQuery", schema=SuppressionQuery)
     spec.components.schema("Suppression", SUPPRESSION)
@@ -125,5 +143,9 @@ def add(spec: APISpec) -> None:
         operations={"post": change_operation()},
     )
     spec.path(path="/requests/{ref}/objection/decision", operations={"post": objection_operation()})
+    spec.path(
+        path="/requests/{ref}/death-notice/decision",
+        operations={"post": death_notice_operation()},
+    )
     spec.path(path="/requests/{ref}/restriction/lift", operations={"post": lift_operation()})
     spec.path(path="/suppressions/check", operations={"post": suppression_operation()})

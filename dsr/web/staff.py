@@ -27,6 +27,7 @@ from dsr import (
     audit,
     caseload,
     decisions,
+    directives,
     documents,
     processing,
     results,
@@ -47,6 +48,7 @@ from dsr.web import forms, staff_text
 from dsr.web.auth import note_sign_in, role_required, safe_next
 from dsr.web.limits import add_retry_after
 from dsr.web.staff_forms import LoginForm, OutcomeForm, ProveForm
+from workflows import post_mortem
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +197,8 @@ def case(ref: str):
     may_act = current_user.can(HANDLER)
     held = withheld.for_request(req)
     has_answer = answer.releasable(req)
-    shows_data = has_answer and workflows.get(req.type).answer_holds_data
+    holds_data = workflows.get(req.type).holds_data(systems.case_of(req))
+    shows_data = has_answer and holds_data
     going_out, going_out_error = (
         review.overview(req) if shows_data and req.status == RequestStatus.REVIEW else (None, None)
     )
@@ -233,7 +236,7 @@ def case(ref: str):
         held_pending=any(a.status == HeldStatus.HELD for a in held.values()),
         pack_ready=may_act and has_pack(req),
         has_letter=workflows.get(req.type).answer_letter is not None,
-        holds_data=workflows.get(req.type).answer_holds_data,
+        holds_data=holds_data,
         recipient=transmission.recipient(req),
         may_transmit=may_act and transmission.transmittable(req),
         erased_before=[
@@ -255,6 +258,8 @@ def decision_context(req: DataRequest) -> dict:
         kind = "changes"
     elif req.type == "objection" and details.get("basis") != "direct_marketing":
         kind = "objection"
+    elif req.type == "post_mortem" and details.get("mode") == "death_notice":
+        kind = "death_notice"
     else:
         return {"decision_kind": None}
     language = current_locale()
@@ -263,6 +268,13 @@ def decision_context(req: DataRequest) -> dict:
         "decision_needed": workflows.get(req.type).missing_decision(details, req.decisions or {}),
         "decided_changes": {d["index"]: d for d in (req.decisions or {}).get("changes", [])},
         "correctable": decisions.correctable_fields(),
+        "directive_found": (
+            directives.in_force(details["deceased_email"])
+            if kind == "death_notice" and details.get("deceased_email")
+            else None
+        ),
+        "heirs_rights": post_mortem.HEIRS_RIGHTS,
+        "directive_labels": post_mortem.DIRECTIVES,
         "objectable": [
             (activity.get("id"), localized(activity.get("purpose"), language))
             for activity in decisions.objectable_activities()

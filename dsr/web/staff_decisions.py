@@ -1,5 +1,6 @@
 """The case page's decisions before processing (`dsr.decisions`): accept or refuse each
-change of a rectification, uphold or not an objection on grounds of a particular situation.
+change of a rectification, uphold or not an objection on grounds of a particular situation,
+carry out a death notice once its documents are checked.
 
 Views on the staff blueprint (`dsr.web.staff.bp`). Each POST carries its CSRF
 token, needs the handler role, and redirects back to the case.
@@ -61,6 +62,20 @@ def decide_objection(ref: str):
             activity_ids=form.getlist("activities"),
             reasoning=form.get("reasoning"),
             actor=current_user.actor,
+        ),
+    )
+
+
+@bp.post("/requests/<ref>/death-notice/decision")
+@role_required(HANDLER)
+def decide_death_notice(ref: str):
+    """The death notice's documents are in order: carry out the directives, or the heirs'
+    rights chosen."""
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    return recorded(
+        req,
+        lambda: decisions.decide_death_notice(
+            req, heirs_rights=request.form.getlist("heirs_rights"), actor=current_user.actor
         ),
     )
 
