@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from connectors.matching import normalise_email
-from dsr import audit, periodic, queue, retention, staff, suppression
+from dsr import audit, password_reset, periodic, queue, retention, staff, suppression
 from dsr.extensions import db
 from dsr.models import StaffRole, StaffUser
 from dsr.models.types import utcnow
@@ -107,12 +107,47 @@ def existing_user(email: str) -> StaffUser:
     return user
 
 
+@user_cli.command("list")
+def user_list_command() -> None:
+    """Every account: email, role, active, locked until, last sign-in (times in UTC)."""
+    now = utcnow()
+    rows = [("email", "role", "active", "locked until", "last sign-in")]
+    rows += [
+        (
+            user.email,
+            user.role,
+            "yes" if user.active else "no",
+            moment(user.locked_until) if user.is_locked(now) else "-",
+            moment(user.last_login_at),
+        )
+        for user in staff.all_users()
+    ]
+    echo_table(rows)
+
+
+@user_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([str(role) for role in StaffRole]))
+def user_role_command(email: str, role: str) -> None:
+    """Give an account another role (never the last active admin's away)."""
+    user = existing_user(email)
+    try:
+        staff.set_role(user, role)
+    except staff.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"staff user {user.email} is now {user.role}")
+
+
 @user_cli.command("deactivate")
 @click.argument("email")
 def user_deactivate_command(email: str) -> None:
     """Stop an account from signing in and from using its API tokens; end its sessions."""
     user = existing_user(email)
-    staff.set_active(user, False)
+    try:
+        staff.set_active(user, False)
+    except staff.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"staff user {user.email} deactivated; its sessions are ended")
 
@@ -167,6 +202,20 @@ def user_password_command(email: str, password: str) -> None:
     click.echo(f"staff user {user.email}: password changed; its sessions are ended")
 
 
+@user_cli.command("reset-password")
+@click.argument("email")
+def user_reset_password_command(email: str) -> None:
+    """Email the account a one-time link to choose a new password (a worker sends it)."""
+    user = existing_user(email)
+    if not user.active:
+        raise click.ClickException(f"staff user {user.email} is inactive: activate it first")
+    password_reset.link_requested(user, actor="system")
+    db.session.commit()
+    password_reset.mail_link(user)
+    hours = current_app.config["PASSWORD_RESET_LINK_MAX_AGE"] / 3600
+    click.echo(f"a password link for {user.email} is queued; it works once, for {hours:g} hours")
+
+
 token_cli = AppGroup("token", help="Staff API tokens.")
 dsr_cli.add_command(token_cli)
 
@@ -209,6 +258,11 @@ def token_list_command(email: str) -> None:
         )
         for token in tokens
     ]
+    echo_table(rows)
+
+
+def echo_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows of text in aligned columns, the first row the header."""
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         click.echo(

@@ -93,20 +93,26 @@ def build_message(
 ) -> EmailMessage:
     """The complete message to the subject (or `to`), ready for any backend."""
     subject, body = render(request, template, context)
+    message = compose(to or request.email, subject, body, request.language, template)
+    message[REFERENCE_HEADER] = request.ref
+    return message
+
+
+def compose(to: str, subject: str, body: str, language: str, template: str) -> EmailMessage:
+    """A plain-text message from the controller, about no request in particular."""
     sender = current_app.config["MAIL_FROM"]
     message = EmailMessage()
     message["From"] = Address(
         current_app.config["INSTANCE"]["controller"]["name"], addr_spec=sender
     )
-    message["To"] = to or request.email
+    message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-generated"
-    message[REFERENCE_HEADER] = request.ref
     message[TEMPLATE_HEADER] = template
     message.set_content(body)
-    message["Content-Language"] = request.language  # after set_content, which drops Content-*
+    message["Content-Language"] = language  # after set_content, which drops Content-*
     return message
 
 

@@ -21,6 +21,8 @@ class Purpose(StrEnum):
     INFO = "info"
     #: a portability pack's pull link, for the receiving controller (Art. 20(2))
     TRANSFER = "transfer"
+    #: a staff account's new password (`dsr.password_reset`; the id is the account's)
+    PASSWORD_RESET = "password-reset"
 
 
 #: config key holding each purpose's lifetime in seconds
@@ -30,6 +32,7 @@ MAX_AGE_KEYS = {
     Purpose.DOWNLOAD: "DOWNLOAD_LINK_MAX_AGE",
     Purpose.INFO: "INFO_LINK_MAX_AGE",
     Purpose.TRANSFER: "TRANSFER_LINK_MAX_AGE",
+    Purpose.PASSWORD_RESET: "PASSWORD_RESET_LINK_MAX_AGE",
 }
 
 

@@ -55,11 +55,23 @@ class AccountError(ValueError):
     """An account operation that cannot be done; the message says why."""
 
 
+class LastAdmin(AccountError):
+    """The change would leave no active administrator to manage the accounts."""
+
+    def __init__(self, email: str):
+        super().__init__(f"{email} is the last active admin: make another admin first")
+
+
 def find_user(email: str) -> StaffUser | None:
     return db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
 
 
-def create_user(email: str, role: str, password: str) -> StaffUser:
+def all_users() -> list[StaffUser]:
+    """Every staff account, by email."""
+    return list(db.session.scalars(select(StaffUser).order_by(StaffUser.email)))
+
+
+def create_user(email: str, role: str, password: str, *, actor: str = "system") -> StaffUser:
     """A new, active staff account; AccountError if the input cannot make one."""
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
@@ -75,13 +87,47 @@ def create_user(email: str, role: str, password: str) -> StaffUser:
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("staff.user_created", actor="system", data={"email": email, "role": role})
+    audit.record("staff.user_created", actor=actor, data={"email": email, "role": role})
     return user
+
+
+def keep_an_admin(user: StaffUser) -> None:
+    """LastAdmin if `user` is the only active admin (whose role or activity is to change).
+
+    The admins' rows stay locked until the caller commits, so two admins who
+    demote each other at the same moment do not both succeed.
+    """
+    if not (user.active and user.role == StaffRole.ADMIN):
+        return
+    admins = db.session.scalars(
+        select(StaffUser.id)
+        .where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+        .with_for_update()
+    ).all()
+    if set(admins) <= {user.id}:
+        raise LastAdmin(user.email)
+
+
+def set_role(user: StaffUser, role: str, *, actor: str = "system") -> None:
+    """Give the account another role; AccountError for an unknown role, LastAdmin if it
+    would leave no active admin."""
+    if role not in set(StaffRole):
+        raise AccountError(f"unknown role {role!r} (choose admin, handler or viewer)")
+    if role == user.role:
+        return
+    if role != StaffRole.ADMIN:
+        keep_an_admin(user)
+    data = {"email": user.email, "role": role, "was": user.role}
+    user.role = role
+    audit.record("staff.role_changed", actor=actor, data=data)
 
 
 def set_active(user: StaffUser, active: bool, *, actor: str = "system") -> None:
     """Allow or forbid an account to sign in and use its tokens; deactivating it also ends
-    its sessions. A lock stays: `unlock` lifts it."""
+    its sessions. A lock stays: `unlock` lifts it. LastAdmin if deactivating it would
+    leave no active admin."""
+    if not active:
+        keep_an_admin(user)
     user.active = active
     if not active:
         end_sessions(user)

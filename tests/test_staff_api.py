@@ -104,9 +104,9 @@ def test_the_session_cookie_is_no_credential(app, viewer_client):
 
 def test_inactive_account_token_is_refused(app, api, staff_tokens):
     with app.app_context():
-        staff.set_active(staff.find_user(token_email("admin")), False)
+        staff.set_active(staff.find_user(token_email("handler")), False)
         db.session.commit()
-    assert error_code(api("admin").get(LIST), 401) == "invalid_token"
+    assert error_code(api("handler").get(LIST), 401) == "invalid_token"
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS[2:])

@@ -8,7 +8,8 @@ from dsr.web import errors, headers, proxy
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
     # decisions_api, identity_api, left_out_api, release_api, transmit_api, staff_decisions,
-    # staff_identity and staff_release add their views to staff_api's and staff's blueprints
+    # staff_identity and staff_release add their views to staff_api's and staff's blueprints;
+    # staff_password and staff_users (user administration) theirs to staff's
     from dsr.web import (
         api,
         auth,
@@ -22,7 +23,9 @@ def init_app(app: Flask) -> None:
         staff_api,
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
+        staff_password,  # noqa: F401
         staff_release,  # noqa: F401
+        staff_users,  # noqa: F401
         subject,
         transmit_api,  # noqa: F401
     )
