@@ -17,7 +17,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from wtforms.validators import ValidationError
 
-from dsr import audit, directives, documents, notify, operations, processing, signing, sms
+from dsr import audit, directives, documents, notes, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -153,6 +153,7 @@ def timeline(req: DataRequest) -> list[tuple]:
     return [
         (event.created_at, event_sentence(event.kind, event.data or {}))
         for event in audit.events_for(req.id)
+        if event.kind not in notes.STAFF_ONLY_EVENTS
     ]
 
 
