@@ -15,7 +15,8 @@ from conftest import csrf_token, outbox_messages
 from fixtures_answers import by_ref, case_url, kinds
 from fixtures_staff import bearer, get_request, new_case, staff_instance
 
-from dsr import audit, operations, processing, signing
+from dsr import audit, exemptions, operations, processing, signing
+from dsr.config import DEMO_CONFIG, ConfigError, load_instance
 from dsr.extensions import db
 from dsr.models.task import TaskStatus as T
 from dsr.models.types import utcnow
@@ -145,6 +146,9 @@ def test_extension_through_the_api(app, client, staff_tokens, run_jobs):
     text = body_of(message)
     assert reason in text and format_date(new_day, "long", locale="en") in text
     assert "12(3)" in text and message["To"] == "alice@example.org"
+    subject_page = status_page(app, app.test_client(), ref)
+    assert "Deadline extended; we told you why by email" in subject_page
+    assert format_date(new_day, "long", locale="en") in subject_page
 
 
 def test_extension_refused_after_the_first_deadline_and_on_bad_input(app, client, staff_tokens):
@@ -443,3 +447,31 @@ def test_a_viewer_sees_no_form_and_cannot_post_them(app, viewer_client, handler_
         response = viewer_client.post(f"{case_url(ref)}/{decision}", data={"csrf_token": token})
         assert response.status_code == 403, decision
     assert get_request(app, ref).status == "open"
+
+
+# --- the instance's exemptions ---------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    "entries",
+    [
+        "legal_claims",
+        [{"id": "legal_claims", "label": "Built in already"}],
+        [{"id": "mine"}],
+        [{"label": "No id"}],
+        [{"id": "mine", "label": {"fr": "", "en": "Empty in French"}}],
+        [{"id": "mine", "label": "One"}, {"id": "mine", "label": "Twice"}],
+    ],
+)
+def test_an_exemption_the_app_cannot_use_stops_it(make_app, entries):
+    instance = staff_instance()
+    instance["exemptions"] = entries
+    with pytest.raises(ConfigError, match="exemptions"):
+        make_app(INSTANCE=instance)
+
+
+def test_the_demo_instance_adds_an_exemption():
+    demo = load_instance(str(DEMO_CONFIG))
+    exemptions.check(demo["exemptions"])
+    assert [entry["id"] for entry in demo["exemptions"]] == ["aml_indirect_access"]

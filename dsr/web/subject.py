@@ -77,6 +77,10 @@ EVENT_SENTENCES = {
     "directives.registered": _l("Your directives registered"),
     "directives.revoked": _l("Your directives revoked"),
     "document.uploaded": _l("Document received"),
+    "deadline.extended": _l("Deadline extended; we told you why by email"),
+    "decision.refusal": _l("Refused; we told you why by email"),
+    "request.closed": _l("Answered by another means"),
+    "duplicate.merged": _l("Merged with your other request for the same right"),
 }
 
 
