@@ -47,11 +47,13 @@ def linked(request: DataRequest) -> list[DataRequest]:
     ]
 
 
-def mergeable_into(request: DataRequest) -> list[DataRequest]:
-    """The duplicates this request may be merged into: those still open."""
+def mergeable_into(request: DataRequest, found: list[DataRequest] | None = None) -> list:
+    """The duplicates (`found` by `linked`, or looked up) this request may be merged into:
+    those still open, while it is too."""
     if request.status_enum.is_final:
         return []
-    return [other for other in linked(request) if not other.status_enum.is_final]
+    found = linked(request) if found is None else found
+    return [other for other in found if not other.status_enum.is_final]
 
 
 def merge(duplicate: DataRequest, into: DataRequest, *, actor: str) -> None:

@@ -187,6 +187,8 @@ def test_extension_through_the_page_by_one_month_in_french(app, handler_client, 
     page = handler_client.get(case_url(ref)).get_data(as_text=True)
     assert "Deadline extended by 1 month" in page and "Extend the deadline</button>" not in page
     assert format_date(new_day, "long", locale="en") in page
+    queue = handler_client.get("/staff/").get_data(as_text=True)
+    assert format_date(new_day, "medium", locale="en") in queue
     run_jobs()
     [message] = mails(app, "deadline_extended")
     assert message["Content-Language"] == "fr"

@@ -1,6 +1,7 @@
 """The case page's forms for extending, refusing, closing, noting and merging
 (`templates/staff/_decide.html`); Flask-WTF, each with its CSRF token and a prefix of
-its own, so that their fields never share an id on the page."""
+its own, so that their fields never share an id on the page (the merge buttons carry
+only the hidden `into`)."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -69,4 +70,4 @@ class NoteForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    into = HiddenField(validators=[DataRequired()])
+    into = HiddenField(validators=[DataRequired(_l("Name another request by its reference."))])

@@ -26,10 +26,12 @@ ANCHOR = "decide"
 def decide_panel(req: DataRequest, may_act: bool) -> dict:
     """What `_decide.html` shows: notes, duplicates, and the handler's forms."""
     undecided = req.status_enum in case_decisions.UNDECIDED
+    linked = duplicates.linked(req)
+    mergeable = duplicates.mergeable_into(req, linked) if may_act else []
     return {
         "notes": notes.of_request(req),
-        "duplicates": duplicates.linked(req),
-        "mergeable": {other.id for other in duplicates.mergeable_into(req)} if may_act else set(),
+        "duplicates": linked,
+        "mergeable": {other.id for other in mergeable},
         "grounds": exemptions.GROUNDS,
         "exemption_label": lambda ident: exemptions.label(ident, current_locale()),
         "extend_form": ExtendForm(prefix="extend")
