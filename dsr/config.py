@@ -206,6 +206,7 @@ def check(config) -> None:
     if "controller" not in config["INSTANCE"]:
         raise ConfigError("DSR_CONFIG: the [controller] table is missing")
     check_processing(config["INSTANCE"].get("processing", {}))
+    check_exemptions(config["INSTANCE"].get("exemptions", []))
     check_data_at_rest(config)
 
 
@@ -236,6 +237,16 @@ def check_processing(processing: dict) -> None:
     days = processing.get("callback_timeout_days", 7)
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         raise ConfigError("DSR_CONFIG: processing.callback_timeout_days must be a whole number ≥ 1")
+
+
+def check_exemptions(entries) -> None:
+    """The `[[exemptions]]` a refusal may name besides the built-in ones (`dsr.exemptions`)."""
+    from dsr import exemptions
+
+    try:
+        exemptions.check(entries)
+    except exemptions.ExemptionConfigError as exc:
+        raise ConfigError(f"DSR_CONFIG: {exc}") from exc
 
 
 def check_data_at_rest(config) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_TZ",
     "MAX_MONTHS",
     "due_date",
+    "extended_due_date",
     "end_of_day_utc",
     "is_working_day",
     "local_date",
@@ -107,6 +108,19 @@ def due_date(
         raise ValueError(f"paused_days must not be negative, got {paused_days}")
     end = period_end(received, months) + dt.timedelta(days=paused_days)
     return next_working_day(end, country)
+
+
+def extended_due_date(due: dt.date, months: int, country: str = DEFAULT_COUNTRY) -> dt.date:
+    """Return the last day of an extension by ``months`` further months of a deadline ``due``.
+
+    GDPR Art. 12(3) allows up to two further months; the further period runs from
+    the first deadline by the same month rule (Regulation 1182/71 Art. 3(2)(c)),
+    then ends on the next working day (Art. 3(4)). Anything but 1 or 2 months
+    raises ``ValueError``.
+    """
+    if not 1 <= months <= MAX_MONTHS - 1:
+        raise ValueError(f"an extension lasts 1 to {MAX_MONTHS - 1} months, got {months}")
+    return next_working_day(period_end(due, months), country)
 
 
 def end_of_day_utc(day: dt.date, tz: str = DEFAULT_TZ) -> dt.datetime:

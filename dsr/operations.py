@@ -46,6 +46,15 @@ def compute_due_at(request: DataRequest, months: int = 1):
     return deadlines.end_of_day_utc(deadlines.due_date(received, months, country, paused), tz)
 
 
+def compute_extended_due_at(request: DataRequest):
+    """The end of the extended deadline (Art. 12(3)): the months of the extension recorded
+    in the request's decisions, counted from its first deadline (`due_at`)."""
+    country, tz = controller_settings()
+    months = (request.decisions or {}).get("extension", {}).get("months", 2)
+    first = deadlines.local_date(request.due_at, tz)
+    return deadlines.end_of_day_utc(deadlines.extended_due_date(first, months, country), tz)
+
+
 def create_request(data: dict, *, actor: str = "subject", channel: str = "web") -> DataRequest:
     """Store a new, unverified request and its first audit event."""
     now = utcnow()
@@ -96,7 +105,7 @@ def transition_to(
         request.pauses[-1].ended_at = now
         request.due_at = compute_due_at(request)
         if request.extended_due_at:
-            request.extended_due_at = compute_due_at(request, months=3)
+            request.extended_due_at = compute_extended_due_at(request)
     if target.pauses_clock:
         request.pauses.append(ClockPause(started_at=now))
     if target.is_final:

@@ -27,7 +27,7 @@ from sqlalchemy import delete, select
 
 from dsr import audit, keys, results
 from dsr.extensions import db
-from dsr.models import DataRequest, Document, IdentityClaim
+from dsr.models import CaseNote, DataRequest, Document, IdentityClaim
 from dsr.models.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def anonymise(request: DataRequest, now: datetime) -> None:
     db.session.execute(delete(IdentityClaim).where(IdentityClaim.request_id == request.id))
     # their files went with the results; a file's name may name the person
     db.session.execute(delete(Document).where(Document.request_id == request.id))
+    db.session.execute(delete(CaseNote).where(CaseNote.request_id == request.id))  # may quote
     for task in request.tasks:  # a system's error or outcome may quote the person, its
         task.last_error, task.outcome, task.details = None, None, {}  # details the changes
     request.anonymised_at = now

@@ -58,10 +58,12 @@ TITLES = {
 #: status -> the statuses it may move to; a final status has none
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.UNVERIFIED: frozenset({S.OPEN, S.WITHDRAWN, S.EXPIRED}),
-    S.OPEN: frozenset({S.PROCESSING, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN}),
-    S.PROCESSING: frozenset({S.REVIEW, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN}),
+    # open, processing and awaiting_subject reach completed only when a handler closes the
+    # case (its answer went out by another channel) or merges it into a duplicate
+    S.OPEN: frozenset({S.PROCESSING, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
+    S.PROCESSING: frozenset({S.REVIEW, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
     S.REVIEW: frozenset({S.COMPLETED, S.PROCESSING, S.REJECTED, S.WITHDRAWN}),
-    S.AWAITING_SUBJECT: frozenset({S.OPEN, S.PROCESSING, S.REJECTED, S.WITHDRAWN}),
+    S.AWAITING_SUBJECT: frozenset({S.OPEN, S.PROCESSING, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
     S.COMPLETED: frozenset(),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),

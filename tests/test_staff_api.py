@@ -226,6 +226,7 @@ def test_read_a_case(app, run_jobs, api):
         "ref", "type", "status", "email", "name", "language", "identifiers", "details",
         "decisions", "restricted_at", "restriction_lift_notified_at", "restriction_lifted_at",
         "received_at", "verified_at", "due_at", "identity", "tasks", "events",
+        "notes", "duplicates", "merged_into",
     }  # fmt: skip
     assert (body["ref"], body["status"], body["email"]) == (ref, "processing", "alice@example.org")
     assert body["identifiers"] == {"phone": "+33612345678"}

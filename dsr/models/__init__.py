@@ -10,6 +10,7 @@ from dsr.models.identity import (
     ProofMethod,
     WithheldAnswer,
 )
+from dsr.models.note import CaseNote
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
 from dsr.models.staff import ApiToken, StaffRole, StaffUser
 from dsr.models.suppression import Suppression
@@ -20,6 +21,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "CaseNote",
     "ClaimStatus",
     "ClockPause",
     "DataRequest",

@@ -70,6 +70,8 @@ class DataRequest(db.Model):
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     restriction_lift_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     restriction_lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a duplicate merged by a handler (`dsr.duplicates`): the request that answers for it
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

@@ -7,13 +7,15 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # decisions_api, identity_api, left_out_api, release_api, transmit_api, staff_decisions,
-    # staff_identity and staff_release add their views to staff_api's and staff's blueprints;
-    # staff_password and staff_users (user administration) theirs to staff's
+    # decide_api, decisions_api, identity_api, left_out_api, release_api, transmit_api,
+    # staff_decide, staff_decisions, staff_identity and staff_release add their views to
+    # staff_api's and staff's blueprints; staff_password and staff_users (user
+    # administration) theirs to staff's
     from dsr.web import (
         api,
         auth,
         callbacks,
+        decide_api,  # noqa: F401
         decisions_api,  # noqa: F401
         identity_api,  # noqa: F401
         left_out_api,  # noqa: F401
@@ -21,6 +23,7 @@ def init_app(app: Flask) -> None:
         release_api,  # noqa: F401
         staff,
         staff_api,
+        staff_decide,  # noqa: F401
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
         staff_password,  # noqa: F401

@@ -133,8 +133,10 @@ REQUEST_DETAIL = {
         "decisions": {
             "type": "object",
             "description": "A handler's decisions: `changes` (rectification: `index`, "
-            "`accepted`, `fields` or `reason`) and `objection` (`upheld`, `activities`, "
-            "`reasoning`).",
+            "`accepted`, `fields` or `reason`), `objection` (`upheld`, `activities`, "
+            "`reasoning`), `extension` (`months`, `reason`), `refusal` (`ground`, "
+            "`exemption`, `explanation`), `closure` (`reason`, or `merged_into`); each with "
+            "`by` and `at`.",
         },
         "restricted_at": NULLABLE_DATE_TIME,
         "restriction_lift_notified_at": NULLABLE_DATE_TIME,
@@ -143,6 +145,10 @@ REQUEST_DETAIL = {
         "identity": {"type": "array", "items": {"$ref": "#/components/schemas/Identifier"}},
         "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+        # the staff's notes and the request's duplicates (`dsr.web.openapi_decide`)
+        "notes": {"type": "array", "items": {"$ref": "#/components/schemas/CaseNote"}},
+        "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/Duplicate"}},
+        "merged_into": {"type": ["string", "null"], "description": "Merged into this request."},
     },
 }
 REQUEST_DETAIL["required"] = list(REQUEST_DETAIL["properties"])

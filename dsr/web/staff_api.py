@@ -17,6 +17,7 @@ from dsr.models import AuditEvent, DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.web.api import ApiError, handle_api_error, iso_utc
 from dsr.web.auth import token_required
+from dsr.web.decide_json import desk_fields
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -132,6 +133,7 @@ def detail(req: DataRequest) -> dict:
             {**task_json(task), "withheld": withheld_json(held.get(task.id))} for task in req.tasks
         ],
         "events": [event_json(event) for event in audit.events_for(req.id)],
+        **desk_fields(req),
     }
 
 

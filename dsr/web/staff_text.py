@@ -90,6 +90,11 @@ EVENT_TITLES = {
     "directives.revoked": _l("Directives revoked"),
     "document.uploaded": _l("Document sent by the person"),
     "document.viewed": _l("Document opened"),
+    "deadline.extended": _l("Deadline extended"),
+    "decision.refusal": _l("Request refused"),
+    "request.closed": _l("Closed: answered by another channel"),
+    "note.added": _l("Note added"),
+    "duplicate.merged": _l("Duplicate merged"),
 }
 
 #: longest text of one value in a timeline summary

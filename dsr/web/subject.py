@@ -17,7 +17,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from wtforms.validators import ValidationError
 
-from dsr import audit, directives, documents, notify, operations, processing, signing, sms
+from dsr import audit, directives, documents, notes, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -77,6 +77,10 @@ EVENT_SENTENCES = {
     "directives.registered": _l("Your directives registered"),
     "directives.revoked": _l("Your directives revoked"),
     "document.uploaded": _l("Document received"),
+    "deadline.extended": _l("Deadline extended; we told you why by email"),
+    "decision.refusal": _l("Refused; we told you why by email"),
+    "request.closed": _l("Answered by another means"),
+    "duplicate.merged": _l("Merged with your other request for the same right"),
 }
 
 
@@ -153,6 +157,7 @@ def timeline(req: DataRequest) -> list[tuple]:
     return [
         (event.created_at, event_sentence(event.kind, event.data or {}))
         for event in audit.events_for(req.id)
+        if event.kind not in notes.STAFF_ONLY_EVENTS
     ]
 
 

@@ -1,0 +1,155 @@
+"""The staff API's decisions that stretch or end a case, its notes and its duplicates, as
+on the case page (`dsr.case_decisions`, `dsr.notes`, `dsr.duplicates`):
+
+    POST /api/v1/requests/<ref>/extend  {"reason", "months": 2}       Art. 12(3), once
+    POST /api/v1/requests/<ref>/reject  {"ground", "exemption", "explanation"}
+    POST /api/v1/requests/<ref>/close   {"reason"}    completed without a pack
+    POST /api/v1/requests/<ref>/notes   {"text"}      201, the note (staff only)
+    POST /api/v1/requests/<ref>/merge   {"into": "DSR-..."}   into an open duplicate
+
+The decisions answer 200 with the request (as `GET /api/v1/requests/<ref>`); 409 when
+the decision cannot be taken now (`wrong_status`, `already_extended`, `deadline_passed`,
+`release_in_progress`, `not_a_duplicate`), 422 when the body is wrong. Role: handler.
+"""
+
+from flask import g, jsonify
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, validate, validates_schema
+from marshmallow import fields as f
+
+from dsr import case_decisions, caseload, duplicates, exemptions, notes
+from dsr.decisions import TEXT_LIMIT, DecisionError
+from dsr.extensions import db
+from dsr.release import answer
+from dsr.web.api import ApiError, load_body
+from dsr.web.auth import token_required
+from dsr.web.decide_json import note_json
+from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
+
+TEXT = validate.Length(min=1, max=TEXT_LIMIT)
+
+
+class Extension(Schema):
+    reason = f.String(required=True, validate=TEXT)
+    months = f.Integer(load_default=2, validate=validate.OneOf(case_decisions.EXTENSION_MONTHS))
+
+
+class Refusal(Schema):
+    ground = f.String(required=True, validate=validate.OneOf(list(exemptions.GROUNDS)))
+    exemption = f.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    explanation = f.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def exemption_for_its_ground(self, data, **kwargs):
+        """An `exemption` ground names an exemption the instance knows, and only it does."""
+        if data.get("ground") != "exemption":
+            if data.get("exemption"):
+                raise ValidationError(_("Only the `exemption` ground names one."), "exemption")
+            return
+        if not exemptions.known(data.get("exemption")):
+            known = [ident for ident, _label in exemptions.choices("en")]
+            raise ValidationError(_("Name one of: %(known)s.", known=", ".join(known)), "exemption")
+
+
+class Closure(Schema):
+    reason = f.String(required=True, validate=TEXT)
+
+
+class Note(Schema):
+    text = f.String(required=True, validate=validate.Length(min=1, max=notes.NOTE_LIMIT))
+
+
+class Merge(Schema):
+    into = f.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+def decided(req, take) -> tuple:
+    """Take the decision (a callable returning what to do after the commit): 409 with the
+    reason when it cannot be taken now."""
+    try:
+        after = take()
+    except case_decisions.Refused as exc:
+        db.session.rollback()
+        raise ApiError(409, exc.code, str(exc)) from exc
+    except DecisionError as exc:  # what the schema let through but the decision refuses
+        db.session.rollback()
+        raise ApiError(422, "validation_error", str(exc)) from exc
+    db.session.commit()
+    after()
+    return jsonify(detail(req)), 200
+
+
+@bp.post("/requests/<ref>/extend")
+@token_required(HANDLER)
+def extend(ref: str):
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    body = load_body(Extension())
+
+    def take():
+        case_decisions.extend(req, body["reason"], months=body["months"], actor=g.api_user.actor)
+        return lambda: case_decisions.send_extension(req)
+
+    return decided(req, take)
+
+
+@bp.post("/requests/<ref>/reject")
+@token_required(HANDLER)
+def reject(ref: str):
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    body = load_body(Refusal())
+
+    def take():
+        case_decisions.reject(
+            req,
+            body["ground"],
+            body["explanation"],
+            exemption=body["exemption"],
+            actor=g.api_user.actor,
+        )
+        return lambda: case_decisions.send_refusal(req)
+
+    return decided(req, take)
+
+
+@bp.post("/requests/<ref>/close")
+@token_required(HANDLER)
+def close(ref: str):
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    body = load_body(Closure())
+
+    def take():
+        case_decisions.close(req, body["reason"], actor=g.api_user.actor)
+        return lambda: case_decisions.send_closure(req)
+
+    return decided(req, take)
+
+
+@bp.post("/requests/<ref>/notes")
+@token_required(HANDLER)
+def add_note(ref: str):
+    req = request_or_404(ref)
+    body = load_body(Note())
+    try:
+        note = notes.add(req, body["text"], author=g.api_user.email, actor=g.api_user.actor)
+    except DecisionError as exc:
+        db.session.rollback()
+        raise ApiError(409, "not_allowed", str(exc)) from exc
+    db.session.commit()
+    return jsonify(note_json(note)), 201
+
+
+@bp.post("/requests/<ref>/merge")
+@token_required(HANDLER)
+def merge(ref: str):
+    req = answer.locked(request_or_404(ref).id)  # held until the commit
+    body = load_body(Merge())
+    into = caseload.by_ref(body["into"])
+    if into is None or into.id == req.id:
+        message = _("Name another request by its reference.")
+        raise ApiError(422, "validation_error", message, {"into": [message]})
+
+    def take():
+        duplicates.merge(req, into, actor=g.api_user.actor)
+        return lambda: duplicates.send_notice(req, into)
+
+    return decided(req, take)
