@@ -528,6 +528,7 @@ def test_invalid_submissions_do_not_use_up_the_allowance(make_app):
 
 def test_invalid_api_submissions_do_not_use_up_the_allowance(make_app):
     client = make_app(RATELIMIT_SUBMIT_EMAIL="1 per hour").test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     body = {"type": "access", "email": "alice@example.org", "name": "Alice", "language": "en"}
     for _ in range(3):
         assert client.post("/api/v1/requests", json={**body, "name": ""}).status_code == 422

@@ -72,7 +72,7 @@ def test_history_in_plain_words_without_repeats(app):
 
 
 def test_only_the_persons_own_downloads_are_theirs(app):
-    with app.app_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
         events = [
             AuditEvent(kind="export.downloaded", actor="staff:bob@corp.example", data={}),
             AuditEvent(kind="export.downloaded", actor="subject", data={}),

@@ -52,7 +52,7 @@ def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = MESSAGES.get(status, exc.description)
     if status == 429 and g.get("retry_after"):
-        message = f"{_('Too many attempts in a short time.')} {when_to_retry(g.retry_after)}"
+        message = _("Too many attempts in a short time.") + " " + when_to_retry(g.retry_after)
     if isinstance(exc, CSRFError):
         message = _(
             "This form has expired or did not come from this site. "
