@@ -12,8 +12,6 @@ from dsr.models import CaseNote, DataRequest
 
 #: the longest note
 NOTE_LIMIT = 4000
-#: audit events the person's status page never shows
-STAFF_ONLY_EVENTS = frozenset({"note.added"})
 
 
 def add(request: DataRequest, text: str, *, author: str, actor: str) -> CaseNote:

@@ -29,5 +29,10 @@ def send_confirmation(req: DataRequest) -> None:
     mail.send_later(req.id, "confirmed", status_url=status_url(req))
 
 
+def send_status_link(req: DataRequest) -> None:
+    """The status page's link again, for a person who lost it ("send my links again")."""
+    mail.send_later(req.id, "status_link", status_url=status_url(req))
+
+
 def send_withdrawal(req: DataRequest) -> None:
     mail.send_later(req.id, "withdrawn", status_url=status_url(req))

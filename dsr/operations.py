@@ -140,6 +140,15 @@ def renew_verification(email: str) -> list[DataRequest]:
     return requests
 
 
+def followed_requests(email: str) -> list[DataRequest]:
+    """The confirmed requests of `email` not closed yet: those a status link still serves."""
+    followed = [s for s in RequestStatus if s is not S.UNVERIFIED and not s.is_final]
+    query = select(DataRequest).where(
+        DataRequest.email == email.strip().lower(), DataRequest.status.in_(followed)
+    )
+    return list(db.session.scalars(query.order_by(DataRequest.id)))
+
+
 def withdraw(request: DataRequest, *, actor: str = "subject") -> None:
     """The subject no longer wants an answer."""
     transition_to(request, S.WITHDRAWN, actor=actor, reason="withdrawn by the requester")

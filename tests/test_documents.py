@@ -70,7 +70,7 @@ def test_a_death_notice_takes_a_pdf_and_a_photo_sealed(app, handler_client, view
         on_disk = (results.request_folder(ref) / documents.FOLDER / f"{pdf.id}.sealed").read_bytes()
     assert b"death certificate" not in on_disk  # sealed
     page = client.get(status).get_data(as_text=True)
-    assert "acte de décès.pdf" in page and "Document received" in page
+    assert "acte de décès.pdf" in page and "We received a document from you." in page
     opened = handler_client.get(f"{case_url(ref)}/documents/{pdf.id}")
     assert opened.status_code == 200 and opened.get_data() == PDF
     assert opened.mimetype == "application/pdf"

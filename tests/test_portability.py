@@ -223,8 +223,8 @@ def test_the_status_page_tells_the_person(app, handler_client, run_jobs):
     with app.app_context():
         status_url = f"/status/{signing.sign(Purpose.STATUS, by_ref(ref).id)}"
     page = client.get(status_url).get_data(as_text=True)
-    assert "Your data sent to the organisation you named" in page
-    assert "Email sent to the organisation you named" in page
+    assert "We sent your data to the organisation you named." in page
+    assert "We emailed the organisation you named a link to your data." in page
 
 
 def test_an_expired_or_tampered_transfer_link_gets_a_clear_page(app, handler_client, run_jobs):

@@ -483,10 +483,59 @@ def test_submissions_per_email_are_rate_limited(make_app):
         assert post_form(client, "access", COMMON, token).status_code == 303
     refused = post_form(client, "access", {**COMMON, "email": " ALICE@example.org "}, token)
     assert refused.status_code == 429
-    assert "Too many attempts" in refused.get_data(as_text=True)
+    assert "You have sent several requests in a short time" in refused.get_data(as_text=True)
     other = post_form(client, "access", {**COMMON, "email": "bob@example.org"}, token)
     assert other.status_code == 303
     assert count_stored(app) == 3
+
+
+def test_a_refused_submission_keeps_what_was_typed_and_says_when(make_app):
+    """The 429 is the form again, filled in as sent, with the time to send it again."""
+    app = make_app(RATELIMIT_SUBMIT_EMAIL="1 per hour")
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    fields = {**COMMON, "details.ground": "unlawful", "details.note": "Since 2019, please"}
+    assert post_form(client, "erasure", fields).status_code == 303
+    refused = post_form(client, "erasure", fields)
+    assert refused.status_code == 429
+    retry = int(refused.headers["Retry-After"])
+    assert 0 < retry <= 3600
+    page = html.unescape(refused.get_data(as_text=True))
+    assert 'value="Alice@Example.org"' in page and 'value="Alice Martin"' in page
+    assert 'value="+33 6 12 34 56 78"' in page
+    assert '<option value="unlawful" selected>' in page
+    assert ">Since 2019, please</textarea>" in page
+    # when, in words: a time with the controller's zone, and how long
+    assert re.search(r"You can try again after \d{1,2}:\d\d\s[AP]M CES?T \(in \d+ minutes?\)", page)
+    assert 'name="csrf_token"' in page  # a fresh token: the form can be sent as it is
+    assert count_stored(app) == 1
+
+
+def test_invalid_submissions_do_not_use_up_the_allowance(make_app):
+    """Only accepted submissions count: a person who mistyped is not locked out."""
+    app = make_app(RATELIMIT_SUBMIT_EMAIL="2 per hour", RATELIMIT_SUBMIT_IP="2 per hour")
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    for _ in range(4):
+        invalid = post_form(client, "access", {**COMMON, "name": ""})
+        assert invalid.status_code == 400
+        assert post_form(client, "access", COMMON, token="stale").status_code == 400
+    assert post_form(client, "access", COMMON).status_code == 303
+    assert post_form(client, "access", COMMON).status_code == 303
+    assert post_form(client, "access", COMMON).status_code == 429
+    assert count_stored(app) == 2
+
+
+def test_invalid_api_submissions_do_not_use_up_the_allowance(make_app):
+    client = make_app(RATELIMIT_SUBMIT_EMAIL="1 per hour").test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    body = {"type": "access", "email": "alice@example.org", "name": "Alice", "language": "en"}
+    for _ in range(3):
+        assert client.post("/api/v1/requests", json={**body, "name": ""}).status_code == 422
+    assert client.post("/api/v1/requests", json=body).status_code == 201
+    refused = client.post("/api/v1/requests", json=body)
+    assert refused.status_code == 429
+    assert "You can try again after" in refused.get_json()["error"]["message"]
 
 
 # --- language ----------------------------------------------------------------------

@@ -279,7 +279,7 @@ def test_recipients_with_a_notify_address_are_told_once_the_work_is_done(app, ru
         assert "dpo@" not in json.dumps(event.data)  # the address only as a hash
         status = f"/status/{signing.sign(Purpose.STATUS, by_ref(ref).id)}"
     page = english(app.test_client()).get(status).get_data(as_text=True)
-    assert "Email sent to a recipient of your data, to do the same (Art. 19)" in page
+    assert "We told a recipient of your data to do the same (Art. 19)." in page
     assert "organisation you named" not in page
 
 

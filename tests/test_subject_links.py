@@ -27,7 +27,7 @@ PAYLOAD = {
 }
 OPEN_TITLE = "Received, waiting to be processed"
 USED = "This link was already used or replaced by a newer one"
-RESEND_ANSWER = "If a request awaiting confirmation exists for this address, we sent a new link"
+RESEND_ANSWER = "If this address has requests waiting for confirmation or not closed yet, we sent"
 
 
 def english(client):
@@ -160,8 +160,9 @@ def test_form_to_confirmation_to_status_page(app, client, run_jobs):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         due = localdate(state["due_at"])
     assert ref in status and OPEN_TITLE in status and due in status
-    assert "Request received" in status and f"Status: {OPEN_TITLE}" in status
-    assert "Email sent to you" in status  # the verify email
+    assert "We received your request." in status
+    assert "You confirmed your email address; your request is in our queue." in status
+    assert "We emailed you a link to confirm your address." in status  # the verify email
 
     run_jobs()
     [confirmed] = mails(app, "confirmed")
@@ -273,8 +274,41 @@ def test_resend_refuses_a_malformed_address(app, client):
 def test_resend_is_rate_limited_per_address(make_app):
     app = make_app(RATELIMIT_RESEND_EMAIL="1 per hour")
     client = english(app.test_client())
+    assert post(client, "/requests/resend", {"email": "alice@"}).status_code == 400  # not counted
     assert post(client, "/requests/resend", {"email": "alice@example.org"}).status_code == 200
-    assert post(client, "/requests/resend", {"email": "alice@example.org"}).status_code == 429
+    refused = post(client, "/requests/resend", {"email": "alice@example.org"})
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
+    page = text(refused)
+    assert 'value="alice@example.org"' in page and "You can try again after" in page
+
+
+def test_resend_sends_the_status_link_of_every_open_request(app, client, run_jobs):
+    """A lost status link is not lost for good: every confirmed request not closed yet gets
+    its link again; unconfirmed ones a new confirmation link; closed ones nothing."""
+    unconfirmed = create(app)
+    confirmed = create(app, type="erasure")
+    move(app, confirmed)
+    processing = create(app, type="restriction")
+    move(app, processing, S.PROCESSING)
+    closed = create(app, type="objection", details={"basis": "direct_marketing"})
+    move(app, closed, S.WITHDRAWN)
+    create(app, email="bob@example.org")
+    response = post(client, "/requests/resend", {"email": "Alice@example.org"})
+    assert response.status_code == 200 and RESEND_ANSWER in text(response)
+    run_jobs()
+    [verify] = mails(app, "verify")
+    assert (
+        verify["To"] == "alice@example.org"
+        and snapshot(app, unconfirmed)["ref"] in verify["Subject"]
+    )
+    links = mails(app, "status_link")
+    assert sorted(m["X-DSR-Reference"] for m in links) == sorted(
+        snapshot(app, i)["ref"] for i in (confirmed, processing)
+    )
+    assert all(m["To"] == "alice@example.org" for m in links)
+    page = client.get(link_in(links[0], "status"))
+    assert page.status_code == 200
+    assert "We emailed you the link to this page again." in text(page)
 
 
 # --- the status page -------------------------------------------------------------------------
@@ -293,7 +327,8 @@ def test_status_page_hides_actors_and_internal_data(app, client):
         db.session.commit()
         hashes = [e.hash for e in audit.events_for(request_id)]
     page = text(client.get(status_path(app, request_id)))
-    assert "Status: Being processed" in page and "Case updated" in page
+    assert "We started the work in our systems." in page
+    assert "Case updated" not in page  # an event the person has no words for is left out
     assert "bob@corp.example" not in page and "internal note 42" not in page
     assert "connector:crm" not in page and not any(h in page for h in hashes)
 
@@ -347,7 +382,7 @@ def test_withdraw_needs_the_checkbox_and_works_once(app, client, run_jobs):
     done = post(client, path + "/withdraw", {"confirm": "yes"}, form_url=path)
     assert done.status_code == 303 and done.headers["Location"] == path
     page = text(client.get(path))
-    assert "Your request was withdrawn" in page and "Status: Withdrawn" in page
+    assert "Your request was withdrawn" in page and "You withdrew your request." in page
     assert 'name="confirm"' not in page  # no withdraw form on a closed case
     assert snapshot(app, request_id)["status"] == S.WITHDRAWN
 

@@ -6,12 +6,14 @@ answers with a stack trace.
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from dsr.web.limits import when_to_retry
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,12 @@ def error_code(exc: HTTPException) -> str:
 
 
 def handle_http_error(exc: HTTPException):
+    if exc.response is not None:  # a page made for this refusal (a form, kept as typed)
+        return exc.response
     status = exc.code or 500
     message = MESSAGES.get(status, exc.description)
+    if status == 429 and g.get("retry_after"):
+        message = _("Too many attempts in a short time.") + " " + when_to_retry(g.retry_after)
     if isinstance(exc, CSRFError):
         message = _(
             "This form has expired or did not come from this site. "

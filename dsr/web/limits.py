@@ -2,27 +2,38 @@
 
 Two limits guard submissions and resends: one per client IP, one per email
 address named in the body (so one address cannot be flooded from many IPs).
-On the callback endpoint only refused signatures (401) count, per client IP.
-One-time codes by text message: sent per request and per phone number (so
-requests naming someone's number cannot flood it), checked per request.
-Counters live in Redis.
+Only what was accepted counts: a submission refused for invalid input leaves
+the person's allowance as it was. On the callback endpoint only refused
+signatures (401) count, per client IP. One-time codes by text message: sent
+per request and per phone number (so requests naming someone's number cannot
+flood it), checked per request. Counters live in Redis.
 
-A refusal is a 429 with `Retry-After`. The `X-RateLimit-*` headers on every
-answer are off by default (`RATELIMIT_HEADERS_ENABLED`): Flask-Limiter reads
-them back from Redis with two more round trips per request, which cost about
-a sixth of the time an API submission takes.
+A refusal is a 429 with `Retry-After`, and its page says when to try again; a
+form refused this way comes back with what was typed (`refused_page`). The
+`X-RateLimit-*` headers on every answer are off by default
+(`RATELIMIT_HEADERS_ENABLED`): Flask-Limiter reads them back from Redis with
+two more round trips per request, which cost about a sixth of the time an API
+submission takes.
 """
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
-from flask import after_this_request, current_app, request
+from flask import Response, after_this_request, current_app, g, make_response, request
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 
 from dsr import signing
 from dsr.extensions import db, limiter
 from dsr.identity import claims
 from dsr.models import DataRequest
+from dsr.models.types import utcnow
+from dsr.templating import localtime
+
+#: what a form shows instead of the error page when refused: given the seconds to wait
+RefusedPage = Callable[[int], tuple[str, int] | Response]
 
 
 def email_key() -> str:
@@ -36,28 +47,53 @@ def email_key() -> str:
 
 
 def add_retry_after(breached: RequestLimit) -> None:
-    """Tell the refused client when the limit's window ends (read from Redis only now)."""
+    """Tell the refused client when the limit's window ends (read from Redis only now);
+    `g.retry_after` keeps the seconds for the page that says so."""
     seconds = max(1, int(breached.reset_at - time.time()))
+    g.retry_after = max(seconds, g.get("retry_after", 0))
 
     @after_this_request
     def retry_after(response):
-        response.headers["Retry-After"] = str(seconds)
+        response.headers["Retry-After"] = str(g.retry_after)
         return response
 
 
-def _limits(name: str) -> Callable:
+def when_to_retry(seconds: int) -> str:
+    """When a refused person may try again, in words: the time and how long to wait."""
+    return _(
+        "You can try again after %(time)s (in %(wait)s).",
+        time=localtime(utcnow() + timedelta(seconds=seconds + 59)),
+        wait=format_timedelta(timedelta(seconds=seconds), granularity="minute", threshold=1.5),
+    )
+
+
+def accepted(response: Response) -> bool:
+    """A request taken: created (the API's 201), or the form's way on to "check your
+    mailbox" (303) or the resend form's answer (200). Refusals (400, 422) do not count."""
+    return response.status_code in (200, 201, 303)
+
+
+def _limits(name: str, refused_page: RefusedPage | None = None) -> Callable:
+    def breached(limit: RequestLimit) -> Response | None:
+        add_retry_after(limit)
+        if refused_page is None:
+            return None
+        return make_response(refused_page(g.retry_after))
+
     by_ip = limiter.limit(
         lambda: current_app.config[f"RATELIMIT_{name}_IP"],
         methods=["POST"],
         scope=f"{name.lower()}-ip",
-        on_breach=add_retry_after,
+        deduct_when=accepted,
+        on_breach=breached,
     )
     by_email = limiter.limit(
         lambda: current_app.config[f"RATELIMIT_{name}_EMAIL"],
         key_func=email_key,
         methods=["POST"],
         scope=f"{name.lower()}-email",
-        on_breach=add_retry_after,
+        deduct_when=accepted,
+        on_breach=breached,
     )
 
     def decorate(view: Callable) -> Callable:
@@ -66,10 +102,18 @@ def _limits(name: str) -> Callable:
     return decorate
 
 
-#: on the views that create requests (web form and API)
-limit_submissions = _limits("SUBMIT")
-#: on the views that send a new verification link
-limit_resends = _limits("RESEND")
+def submission_limits(refused_page: RefusedPage | None = None) -> Callable:
+    """The limits on views that create requests; a form gives the page it shows when refused."""
+    return _limits("SUBMIT", refused_page)
+
+
+def resend_limits(refused_page: RefusedPage | None = None) -> Callable:
+    """The limits on the view that sends a person's links again."""
+    return _limits("RESEND", refused_page)
+
+
+#: on the API's view that creates requests
+limit_submissions = submission_limits()
 
 
 def status_link_key() -> str:

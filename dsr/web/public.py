@@ -26,7 +26,7 @@ from dsr.extensions import csrf, db
 from dsr.i18n import current_locale
 from dsr.intake import IntakeError, validate_payload
 from dsr.web import forms
-from dsr.web.limits import limit_submissions
+from dsr.web.limits import submission_limits, when_to_retry
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,14 @@ def branch_urls(definition) -> dict[str, str]:
 
 
 def render_form(
-    definition, values: MultiDict | None = None, errors: dict | None = None, status: int = 200
+    definition,
+    values: MultiDict | None = None,
+    errors: dict | None = None,
+    status: int = 200,
+    notice: str | None = None,
 ):
-    """The form for one type, with what was sent and the messages beside each input.
+    """The form for one type, with what was sent and the messages beside each input
+    (`notice`: a message about the whole form, above it).
 
     A type whose form branches first shows the choice of branch alone, then the form
     with the chosen branch's fields only, and links to switch to the others.
@@ -94,6 +99,7 @@ def render_form(
         values=values,
         errors=errors,
         summary=forms.error_summary(errors),
+        notice=notice,
         choices=forms.CHOICES.get(definition.name, {}),
         consent_purposes=forms.consent_purposes(activities, language),
         forms=forms,
@@ -121,9 +127,23 @@ def new_request():
     return render_form(definition)
 
 
+def refused_form(seconds: int):
+    """Too many requests: the same form again, with what was typed and when to send it."""
+    definition = requested_type()
+    if definition is None:
+        return unknown_type()[0], 429
+    notice = _(
+        "You have sent several requests in a short time, so this one was not sent. What you "
+        "typed is kept below."
+    )
+    return render_form(
+        definition, request.form, status=429, notice=f"{notice} {when_to_retry(seconds)}"
+    )
+
+
 @bp.post("/requests/new")
 @csrf.exempt  # checked in the view, so that a stale token keeps what was typed
-@limit_submissions
+@submission_limits(refused_page=refused_form)
 def submit():
     """Validate, store unverified, email the confirmation link, and say so."""
     definition = requested_type()

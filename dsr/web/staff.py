@@ -44,7 +44,7 @@ from dsr.models import DataRequest, HeldStatus, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.release import answer, review, transmission
 from dsr.status import RequestStatus
-from dsr.web import forms, staff_text
+from dsr.web import case_details, forms, staff_text
 from dsr.web.auth import note_sign_in, role_required, safe_next
 from dsr.web.limits import add_retry_after
 from dsr.web.staff_forms import LoginForm, OutcomeForm, ProveForm
@@ -207,6 +207,8 @@ def case(ref: str):
         req=req,
         days_left=caseload.days_left(req),
         labels=forms.LABELS,
+        details=case_details.details(req),
+        language_name=case_details.language_name,
         previews={
             task.id: preview_tables(partial(results.preview, task))
             for task in req.tasks

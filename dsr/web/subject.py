@@ -17,7 +17,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from wtforms.validators import ValidationError
 
-from dsr import audit, directives, documents, notes, notify, operations, processing, signing, sms
+from dsr import audit, directives, documents, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -26,9 +26,15 @@ from dsr.models import DataRequest, TaskStatus
 from dsr.release import answer, links, transmission
 from dsr.signing import Purpose, TokenError
 from dsr.status import RequestStatus
-from dsr.templating import status_title
+from dsr.web import subject_timeline
 from dsr.web.downloads import pack_response
-from dsr.web.limits import limit_code_checks, limit_codes, limit_codes_per_phone, limit_resends
+from dsr.web.limits import (
+    limit_code_checks,
+    limit_codes,
+    limit_codes_per_phone,
+    resend_limits,
+    when_to_retry,
+)
 from workflows import post_mortem
 from workflows.fields import Email
 
@@ -58,29 +64,6 @@ NEXT_STEPS = {
         "The email address was never confirmed, so the request was closed. "
         "You may send a new request."
     ),
-}
-
-#: audit event kind -> the sentence the subject reads; anything else is "Case updated"
-EVENT_SENTENCES = {
-    "request.created": _l("Request received"),
-    "mail.sent": _l("Email sent to you"),
-    "verification.resent": _l("New confirmation link sent"),
-    "sms.sent": _l("Text message sent to you"),
-    "identity.code_sent": _l("Code requested to prove a phone number"),
-    "identity.code_failed": _l("Too many wrong codes: the code no longer works"),
-    "identity.proven": _l("An identifier you gave is proven"),
-    "task.cancelled": _l("Work stopped in one of our systems"),
-    "release.done": _l("Our answer is ready to download"),
-    "export.downloaded": _l("Answer downloaded"),
-    "transmission.sent": _l("Your data sent to the organisation you named"),
-    "transmission.downloaded": _l("The organisation you named downloaded your data"),
-    "directives.registered": _l("Your directives registered"),
-    "directives.revoked": _l("Your directives revoked"),
-    "document.uploaded": _l("Document received"),
-    "deadline.extended": _l("Deadline extended; we told you why by email"),
-    "decision.refusal": _l("Refused; we told you why by email"),
-    "request.closed": _l("Answered by another means"),
-    "duplicate.merged": _l("Merged with your other request for the same right"),
 }
 
 
@@ -141,26 +124,6 @@ def status_request(token: str) -> DataRequest:
     return req
 
 
-def event_sentence(kind: str, data: dict) -> str:
-    """An audit event in plain words, without actors, hashes or raw data."""
-    if kind == "status.changed" and data.get("to") in set(S):
-        return _("Status: %(title)s", title=status_title(data["to"]))
-    if kind == "mail.sent" and data.get("to") == "recipient":
-        if data.get("template") == "recipient_notice":
-            return _("Email sent to a recipient of your data, to do the same (Art. 19)")
-        return _("Email sent to the organisation you named")
-    return str(EVENT_SENTENCES.get(kind, _l("Case updated")))
-
-
-def timeline(req: DataRequest) -> list[tuple]:
-    """The case's history for its subject: (instant, sentence), oldest first."""
-    return [
-        (event.created_at, event_sentence(event.kind, event.data or {}))
-        for event in audit.events_for(req.id)
-        if event.kind not in notes.STAFF_ONLY_EVENTS
-    ]
-
-
 def render_status(req: DataRequest, token: str, *, error: str | None = None, code: int = 200):
     """The status page, with an optional message about the last action."""
     page = render_template(
@@ -169,7 +132,7 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         token=token,
         status=req.status_enum,
         next_step=NEXT_STEPS[req.status_enum],
-        timeline=timeline(req),
+        timeline=subject_timeline.timeline(audit.events_for(req.id)),
         identifiers=claims.identifiers(req),
         may_prove=may_prove(req),
         code_minutes=codes.CODE_MINUTES,
@@ -396,10 +359,23 @@ class ResendSchema(Schema):
     email = Email(required=True)
 
 
+def refused_resend(seconds: int):
+    """Too many asks for links: the form again, with the address typed and when to retry."""
+    notice = _("You have asked for your links several times in a short time.")
+    page = render_template(
+        "subject/resend.html",
+        errors={},
+        email=request.form.get("email", ""),
+        notice=f"{notice} {when_to_retry(seconds)}",
+    )
+    return page, 429
+
+
 @bp.route("/requests/resend", methods=["GET", "POST"])
-@limit_resends
+@resend_limits(refused_page=refused_resend)
 def resend():
-    """Send new verification links; the answer never says whether the address is known."""
+    """Send the address's links again (new confirmation links for unconfirmed requests, the
+    status page's for open ones); the answer never says whether the address is known."""
     if request.method == "GET":
         return render_template("subject/resend.html", errors={}, email="")
     try:
@@ -415,8 +391,11 @@ def resend():
 
 
 def send_new_links(email: str) -> None:
-    """Renew the pending requests of `email` and mail each its new link."""
-    requests = operations.renew_verification(email)
+    """Renew the unconfirmed requests of `email` and mail each its new confirmation link;
+    mail each of its confirmed requests not closed yet the link to its status page."""
+    pending = operations.renew_verification(email)
     db.session.commit()
-    for req in requests:
+    for req in pending:
         notify.send_verification(req)
+    for req in operations.followed_requests(email):
+        notify.send_status_link(req)
