@@ -147,7 +147,7 @@ def test_extension_through_the_api(app, client, staff_tokens, run_jobs):
     assert reason in text and format_date(new_day, "long", locale="en") in text
     assert "12(3)" in text and message["To"] == "alice@example.org"
     subject_page = status_page(app, app.test_client(), ref)
-    assert "Deadline extended; we told you why by email" in subject_page
+    assert "We extended the deadline; our email gives the reasons." in subject_page
     assert format_date(new_day, "long", locale="en") in subject_page
 
 
