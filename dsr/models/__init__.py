@@ -10,6 +10,7 @@ from dsr.models.identity import (
     ProofMethod,
     WithheldAnswer,
 )
+from dsr.models.question import Question
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
 from dsr.models.staff import ApiToken, StaffRole, StaffUser
 from dsr.models.suppression import Suppression
@@ -28,6 +29,7 @@ __all__ = [
     "HeldStatus",
     "IdentityClaim",
     "ProofMethod",
+    "Question",
     "ReferenceCounter",
     "StaffRole",
     "StaffUser",

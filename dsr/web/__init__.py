@@ -9,8 +9,10 @@ def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
     # decisions_api, identity_api, left_out_api, release_api, transmit_api, staff_decisions,
     # staff_identity and staff_release add their views to staff_api's and staff's blueprints
+    # (ask_api, staff_ask and subject_answer too: questions to the person)
     from dsr.web import (
         api,
+        ask_api,  # noqa: F401
         auth,
         callbacks,
         decisions_api,  # noqa: F401
@@ -20,10 +22,12 @@ def init_app(app: Flask) -> None:
         release_api,  # noqa: F401
         staff,
         staff_api,
+        staff_ask,  # noqa: F401
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
         staff_release,  # noqa: F401
         subject,
+        subject_answer,  # noqa: F401
         transmit_api,  # noqa: F401
     )
 

@@ -17,7 +17,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from wtforms.validators import ValidationError
 
-from dsr import audit, directives, documents, notify, operations, processing, signing, sms
+from dsr import asking, audit, directives, documents, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -60,6 +60,12 @@ NEXT_STEPS = {
     ),
 }
 
+#: the next step of a request closed because our question went unanswered (`dsr.asking`)
+NO_ANSWER = _l(
+    "We closed this request because we did not receive an answer to our question in time. "
+    "You may send a new request."
+)
+
 #: audit event kind -> the sentence the subject reads; anything else is "Case updated"
 EVENT_SENTENCES = {
     "request.created": _l("Request received"),
@@ -77,6 +83,10 @@ EVENT_SENTENCES = {
     "directives.registered": _l("Your directives registered"),
     "directives.revoked": _l("Your directives revoked"),
     "document.uploaded": _l("Document received"),
+    "question.asked": _l("The privacy team asked you for information"),
+    "question.reminded": _l("Reminder: we are waiting for your answer"),
+    "question.answered": _l("Your answer received"),
+    "question.expired": _l("Closed: no answer to our question"),
 }
 
 
@@ -156,14 +166,17 @@ def timeline(req: DataRequest) -> list[tuple]:
     ]
 
 
-def render_status(req: DataRequest, token: str, *, error: str | None = None, code: int = 200):
-    """The status page, with an optional message about the last action."""
+def render_status(
+    req: DataRequest, token: str, *, error: str | None = None, code: int = 200, **extra
+):
+    """The status page, with an optional message about the last action; `extra` for the
+    page's parts (what the person typed, shown again with the error)."""
     page = render_template(
         "subject/status.html",
         req=req,
         token=token,
         status=req.status_enum,
-        next_step=NEXT_STEPS[req.status_enum],
+        next_step=NO_ANSWER if asking.expired_unanswered(req) else NEXT_STEPS[req.status_enum],
         timeline=timeline(req),
         identifiers=claims.identifiers(req),
         may_prove=may_prove(req),
@@ -178,6 +191,7 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         document_kinds=documents.KINDS,
         directive_labels=post_mortem.DIRECTIVES,
         error=error,
+        **extra,
     )
     return page, code
 
