@@ -63,6 +63,8 @@ def defaults(instance_path: str) -> dict:
         "TRANSFER_LINK_MAX_AGE": 14 * DAY,
         "PASSWORD_RESET_LINK_MAX_AGE": DAY,
         "RESTRICTION_LIFT_NOTICE_DAYS": 14,
+        "ASK_REMINDER_DAYS": 14,
+        "ASK_EXPIRY_DAYS": 30,
         "DOCUMENT_MAX_BYTES": 10_000_000,
         "INFO_LINK_MAX_AGE": 14 * DAY,
         "VERIFICATION_WINDOW_DAYS": 7,
@@ -120,6 +122,8 @@ ENVIRONMENT = {
     "TRANSFER_LINK_MAX_AGE": ("TRANSFER_LINK_MAX_AGE", int),
     "PASSWORD_RESET_LINK_MAX_AGE": ("PASSWORD_RESET_LINK_MAX_AGE", int),
     "RESTRICTION_LIFT_NOTICE_DAYS": ("RESTRICTION_LIFT_NOTICE_DAYS", int),
+    "ASK_REMINDER_DAYS": ("ASK_REMINDER_DAYS", int),
+    "ASK_EXPIRY_DAYS": ("ASK_EXPIRY_DAYS", int),
     "DOCUMENT_MAX_BYTES": ("DOCUMENT_MAX_BYTES", int),
     "DSR_DATA_KEY": ("DSR_DATA_KEY", str),
     "RESULTS_RETENTION_DAYS": ("RESULTS_RETENTION_DAYS", int),
@@ -208,6 +212,7 @@ def check(config) -> None:
     check_processing(config["INSTANCE"].get("processing", {}))
     check_exemptions(config["INSTANCE"].get("exemptions", []))
     check_data_at_rest(config)
+    check_questions(config)
 
 
 def check_secret_key(key) -> None:
@@ -267,3 +272,13 @@ def check_data_at_rest(config) -> None:
         days = config[name]
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise ConfigError(f"{name} must be a whole number of days ≥ 1")
+
+
+def check_questions(config) -> None:
+    """A question to the person: the reminder comes before the request closes unanswered."""
+    reminder, expiry = config["ASK_REMINDER_DAYS"], config["ASK_EXPIRY_DAYS"]
+    for name, days in (("ASK_REMINDER_DAYS", reminder), ("ASK_EXPIRY_DAYS", expiry)):
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise ConfigError(f"{name} must be a whole number of days ≥ 1")
+    if expiry <= reminder:
+        raise ConfigError("ASK_EXPIRY_DAYS must be more than ASK_REMINDER_DAYS")

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from dsr import audit, keys, results, sealed
 from dsr.export.reading import chunks
 from dsr.extensions import db
-from dsr.models import DataRequest, Document
+from dsr.models import DataRequest, Document, Question
 
 FOLDER = "documents"
 CHUNK = 64 * 1024
@@ -88,10 +88,18 @@ def context_of(document: Document) -> str:
     return f"{FOLDER}/{document.id}"
 
 
-def store(request: DataRequest, kind: str, stream: BinaryIO, filename: str) -> Document:
+def store(
+    request: DataRequest,
+    kind: str,
+    stream: BinaryIO,
+    filename: str,
+    *,
+    question: Question | None = None,
+) -> Document:
     """Check, seal and record one upload (the caller commits). DocumentRefused, and
-    nothing kept, for a kind, type, size or count that is not taken."""
-    if not accepting(request):
+    nothing kept, for a kind, type, size or count that is not taken. `question`: the open
+    question (`dsr.asking`) whose answer the file comes with, which any request takes."""
+    if question is None and not accepting(request):
         raise DocumentRefused(_("This request does not take documents."), 409)
     if kind not in KINDS:
         raise DocumentRefused(_("Say what the document is."))
@@ -110,7 +118,11 @@ def store(request: DataRequest, kind: str, stream: BinaryIO, filename: str) -> D
         raise DocumentRefused(_("Send a PDF file or a photo (PNG or JPEG)."), 415)
     key = keys.ensure_data_key(request)
     document = Document(
-        request_id=request.id, kind=kind, filename=tidy_name(filename), media_type=media
+        request_id=request.id,
+        kind=kind,
+        filename=tidy_name(filename),
+        media_type=media,
+        question_id=question.id if question is not None else None,
     )
     document.size, document.sha256 = 0, ""
     db.session.add(document)

@@ -2,7 +2,7 @@
 
 import logging
 
-from dsr import operations, processing, restriction, retention
+from dsr import asking, operations, processing, restriction, retention
 from dsr.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,19 @@ def lift_restrictions_job() -> int:
     return len(tasks)
 
 
+def follow_up_questions_job() -> dict[str, int]:
+    """Questions to the person left unanswered: a reminder, then the request closes."""
+    done = asking.follow_up()
+    if any(done.values()):
+        logger.info("questions followed up: %s", done)
+    return done
+
+
 #: (function, interval in seconds)
 PERIODIC_JOBS = [
     (expire_unverified_job, 3600),
     (reconcile_job, 60),
     (retention_job, 24 * 3600),
     (lift_restrictions_job, 3600),
+    (follow_up_questions_job, 3600),
 ]

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from dsr import audit, keys, results
 from dsr.extensions import db
-from dsr.models import CaseNote, DataRequest, Document, IdentityClaim
+from dsr.models import CaseNote, DataRequest, Document, IdentityClaim, Question
 from dsr.models.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ def anonymise(request: DataRequest, now: datetime) -> None:
     # their files went with the results; a file's name may name the person
     db.session.execute(delete(Document).where(Document.request_id == request.id))
     db.session.execute(delete(CaseNote).where(CaseNote.request_id == request.id))  # may quote
+    db.session.execute(  # a question or its answer may name the person
+        update(Question).where(Question.request_id == request.id).values(message="", answer=None)
+    )
     for task in request.tasks:  # a system's error or outcome may quote the person, its
         task.last_error, task.outcome, task.details = None, None, {}  # details the changes
     request.anonymised_at = now

@@ -52,7 +52,7 @@ TITLES = {
     S.AWAITING_SUBJECT: _l("Waiting for information from you"),
     S.REJECTED: _l("Refused"),
     S.WITHDRAWN: _l("Withdrawn"),
-    S.EXPIRED: _l("Expired: the email address was never confirmed"),
+    S.EXPIRED: _l("Expired: closed without what we needed from you"),
 }
 
 #: status -> the statuses it may move to; a final status has none
@@ -62,8 +62,11 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     # case (its answer went out by another channel) or merges it into a duplicate
     S.OPEN: frozenset({S.PROCESSING, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
     S.PROCESSING: frozenset({S.REVIEW, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
-    S.REVIEW: frozenset({S.COMPLETED, S.PROCESSING, S.REJECTED, S.WITHDRAWN}),
-    S.AWAITING_SUBJECT: frozenset({S.OPEN, S.PROCESSING, S.REJECTED, S.WITHDRAWN, S.COMPLETED}),
+    S.REVIEW: frozenset({S.COMPLETED, S.PROCESSING, S.AWAITING_SUBJECT, S.REJECTED, S.WITHDRAWN}),
+    # the answer brings it back where it was asked from (`dsr.asking`); no answer: expired
+    S.AWAITING_SUBJECT: frozenset(
+        {S.OPEN, S.PROCESSING, S.REVIEW, S.REJECTED, S.WITHDRAWN, S.EXPIRED, S.COMPLETED}
+    ),
     S.COMPLETED: frozenset(),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),

@@ -151,9 +151,7 @@ def engine_request(engine, api, handler, ref: str) -> list[dict]:
     return read.get_json()["tasks"]
 
 
-def test_the_case_page_shows_the_directives_and_records_the_check(
-    engine, run_jobs, handler_client
-):
+def test_the_case_page_shows_the_directives_and_records_the_check(engine, run_jobs, handler_client):
     directives_of_camille(engine, run_jobs, "keep")
     ref = death_notice(engine, run_jobs, "heir", language="en")
     client = handler_client

@@ -11,6 +11,7 @@ from dsr.models.identity import (
     WithheldAnswer,
 )
 from dsr.models.note import CaseNote
+from dsr.models.question import Question
 from dsr.models.request import ClockPause, DataRequest, ReferenceCounter
 from dsr.models.staff import ApiToken, StaffRole, StaffUser
 from dsr.models.suppression import Suppression
@@ -30,6 +31,7 @@ __all__ = [
     "HeldStatus",
     "IdentityClaim",
     "ProofMethod",
+    "Question",
     "ReferenceCounter",
     "StaffRole",
     "StaffUser",

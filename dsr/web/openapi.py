@@ -122,12 +122,19 @@ def build(base_url: str) -> dict:
     spec.components.schema("Health", HEALTH)
     add_request_schema(spec, plugin)
     # they build on this module's helpers
-    from dsr.web import openapi_decide, openapi_decisions, openapi_release, openapi_staff
+    from dsr.web import (
+        openapi_ask,
+        openapi_decide,
+        openapi_decisions,
+        openapi_release,
+        openapi_staff,
+    )
 
     openapi_staff.add(spec)
     openapi_release.add(spec)
     openapi_decisions.add(spec)
     openapi_decide.add(spec)
+    openapi_ask.add(spec)
     spec.path(
         path="/requests",
         operations={"post": create_operation(), "get": openapi_staff.list_operation()},

@@ -24,7 +24,7 @@ STATUS_TITLES = {
     S.AWAITING_SUBJECT: _l("Awaiting the subject"),
     S.REJECTED: _l("Rejected"),
     S.WITHDRAWN: _l("Withdrawn"),
-    S.EXPIRED: _l("Expired (never confirmed)"),
+    S.EXPIRED: _l("Expired (never confirmed, or a question unanswered)"),
 }
 
 TASK_STATUS_TITLES = {
@@ -95,6 +95,10 @@ EVENT_TITLES = {
     "request.closed": _l("Closed: answered by another channel"),
     "note.added": _l("Note added"),
     "duplicate.merged": _l("Duplicate merged"),
+    "question.asked": _l("Question to the person"),
+    "question.reminded": _l("Reminder sent to the person"),
+    "question.answered": _l("The person answered"),
+    "question.expired": _l("No answer: the request closed"),
 }
 
 #: longest text of one value in a timeline summary

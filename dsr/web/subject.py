@@ -17,7 +17,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from wtforms.validators import ValidationError
 
-from dsr import audit, directives, documents, notify, operations, processing, signing, sms
+from dsr import asking, audit, directives, documents, notify, operations, processing, signing, sms
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import csrf, db
 from dsr.identity import claims, codes
@@ -65,6 +65,12 @@ NEXT_STEPS = {
         "You may send a new request."
     ),
 }
+
+#: the next step of a request closed because our question went unanswered (`dsr.asking`)
+NO_ANSWER = _l(
+    "We closed this request because we did not receive an answer to our question in time. "
+    "You may send a new request."
+)
 
 
 @bp.after_request
@@ -124,14 +130,17 @@ def status_request(token: str) -> DataRequest:
     return req
 
 
-def render_status(req: DataRequest, token: str, *, error: str | None = None, code: int = 200):
-    """The status page, with an optional message about the last action."""
+def render_status(
+    req: DataRequest, token: str, *, error: str | None = None, code: int = 200, **extra
+):
+    """The status page, with an optional message about the last action; `extra` for the
+    page's parts (what the person typed, shown again with the error)."""
     page = render_template(
         "subject/status.html",
         req=req,
         token=token,
         status=req.status_enum,
-        next_step=NEXT_STEPS[req.status_enum],
+        next_step=NO_ANSWER if asking.expired_unanswered(req) else NEXT_STEPS[req.status_enum],
         timeline=subject_timeline.timeline(audit.events_for(req.id)),
         identifiers=claims.identifiers(req),
         may_prove=may_prove(req),
@@ -146,6 +155,7 @@ def render_status(req: DataRequest, token: str, *, error: str | None = None, cod
         document_kinds=documents.KINDS,
         directive_labels=post_mortem.DIRECTIVES,
         error=error,
+        **extra,
     )
     return page, code
 

@@ -32,6 +32,10 @@ SENTENCES = {
     "directives.registered": _l("Your directives are registered."),
     "directives.revoked": _l("Your directives are revoked."),
     "document.uploaded": _l("We received a document from you."),
+    "question.asked": _l("The privacy team asked you for information."),
+    "question.reminded": _l("We reminded you that we are waiting for your answer."),
+    "question.answered": _l("We received your answer."),
+    "question.expired": _l("We closed the request: our question went unanswered."),
     "deadline.extended": _l("We extended the deadline; our email gives the reasons."),
     "request.closed": _l("We answered your request by another means."),
     "duplicate.merged": _l("We merged this request with your other request for the same right."),
@@ -63,6 +67,9 @@ MAIL_SENTENCES = {
     "transfer_sent": _l("We emailed you that your data went to the organisation you named."),
     "directives_registered": _l("We emailed you the confirmation of your directives."),
     "directives_revoked": _l("We emailed you the confirmation that your directives are revoked."),
+    "question": _l("We emailed you our question."),
+    "question_reminder": _l("We emailed you a reminder of our question."),
+    "question_expired": _l("We emailed you that the request is closed without your answer."),
     "deadline_extended": _l("We emailed you the new deadline and the reasons for it."),
     "rejected": _l("We emailed you the reasons for our refusal and your remedies."),
     "closed": _l("We emailed you that your request is closed."),
@@ -74,6 +81,8 @@ def status_sentence(data: dict) -> str | None:
     target = data.get("to")
     if target == S.OPEN and data.get("from") == S.UNVERIFIED:
         return _("You confirmed your email address; your request is in our queue.")
+    if target == S.EXPIRED and data.get("from") == S.AWAITING_SUBJECT:
+        return None  # "question.expired" says why
     if target == S.PROCESSING and data.get("from") == S.REVIEW:
         return _("We are working on your request in our systems again.")
     found = STATUS_SENTENCES.get(target)
