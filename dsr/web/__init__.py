@@ -24,8 +24,8 @@ def init_app(app: Flask) -> None:
         release_api,  # noqa: F401
         staff,
         staff_api,
-        staff_decide,  # noqa: F401
         staff_ask,  # noqa: F401
+        staff_decide,  # noqa: F401
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
         staff_password,  # noqa: F401
