@@ -192,7 +192,7 @@ def test_the_answer_with_a_file_brings_the_case_back_and_moves_the_due_date(
             "application/pdf",
         )
     page = person.get(status).get_data(as_text=True)
-    assert "Your answer received" in page and answer in page and "Send my answer" not in page
+    assert "We received your answer." in page and answer in page and "Send my answer" not in page
 
     api_due = client.get(f"/api/v1/requests/{ref}", headers=bearer(staff_tokens["viewer"]))
     assert datetime.fromisoformat(api_due.get_json()["due_at"]) == due
