@@ -10,6 +10,7 @@ Texts are written in English and looked up in the catalogue for the page's langu
 so that a page in French is checked for its French words.
 """
 
+import json
 import re
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ AXE_RUN = """async () => {
   }));
 }"""
 REFERENCE = re.compile(r"DSR-\d{4}-\d{6}")
+#: the code in a text message
+CODE = re.compile(r"(?<![-\d])(\d{6})(?!\d)")
 
 
 def translate(app, language: str, text, **values) -> str:
@@ -56,6 +59,21 @@ def new_link(app, marker: str, seen: int, seconds: float = 30) -> str:
         assert time.monotonic() < deadline, f"no new {marker} link in the outbox"
         time.sleep(0.1)
     return links[seen]
+
+
+def new_text_message(app, seen: int, seconds: float = 30) -> dict:
+    """The first text message in the outbox after the `seen` ones, once the worker sends it."""
+    deadline = time.monotonic() + seconds
+    while len(messages := text_messages(app)) <= seen:
+        assert time.monotonic() < deadline, "no new text message in the outbox"
+        time.sleep(0.1)
+    return messages[seen]
+
+
+def text_messages(app) -> list[dict]:
+    """The development SMS backend's messages, oldest first."""
+    folder = Path(app.config["OUTBOX_DIR"])
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.sms.json"))]
 
 
 class Audit:
@@ -190,6 +208,13 @@ class Person(Visitor):
         """The status page again; the status it shows."""
         self.goto(self.status_path)
         return self.summary("Status")
+
+    def prove_phone(self) -> None:
+        """On the status page, "Send me a code", then the code the text message brings."""
+        seen = len(text_messages(self.app))
+        self.press("Send me a code")
+        code = CODE.search(new_text_message(self.app, seen)["text"]).group(1)
+        self.press("Prove this number", **{"Code received by text message": code})
 
     def download_answer(self, folder: Path) -> Path:
         """The status page's download button; the file saved into `folder`."""

@@ -1,22 +1,25 @@
 """Fixtures: Debian's Chromium driven by Playwright, axe-core, and a worker for the engine.
 
-- `browser` (session): headless `/usr/bin/chromium` launched by Playwright's sync API
+- `browser` (module): headless `/usr/bin/chromium` launched by Playwright's sync API
   (Playwright cannot download a browser of its own here). Skipped, saying why, when
   Chromium or axe-core is missing (`scripts/setup.sh` installs both when it can); under
   `CI=true` that fails instead;
 - `axe_source` (session): axe-core's `axe.min.js`, as `scripts/setup.sh` unpacked it
-  into the virtualenv, checked against its integrity hash;
+  into the virtualenv, checked against its integrity hash by setup.sh;
 - `open_page(locale)` (per test): a page in a fresh browser context (no cookies), in
   that language; every context is closed after the test;
 - `audit` (per test): the checks every page must pass (tests/browser_pages.py);
-  `person` is Camille's browser on the `engine`, in French; `handler` a handler's, in
+  `person` is a data subject's browser on the `engine`, in French; `handler` a handler's, in
   English, signed in;
 - `engine_worker` (per test): the real `flask dsr worker` process on the `engine`'s
   database, Redis and connectors, stopped after the test.
 
-Playwright's sync API runs an asyncio loop of its own in a greenlet while it is
-started: it is started once per session, outside any test's loop, and stopped at the
-end, so that nothing of it is left to warn (pytest turns warnings into errors).
+Playwright's sync API runs an asyncio loop of its own in a greenlet, and between two
+of its calls leaves that loop marked as the thread's running one: while it is started,
+`asyncio.run()` in the tests' thread fails ("cannot be called from a running event
+loop"). So it is started per module, for the browser tests' modules only, and stopped
+(its loop closed, nothing left to warn about: pytest turns warnings into errors) before
+any other module runs. A browser test that needs asyncio runs it in a thread of its own.
 """
 
 import os
@@ -66,9 +69,9 @@ def skip_or_fail(reason: str):
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium for the session."""
+    """Headless Chromium for the module's tests."""
     reason = missing()
     if reason:
         skip_or_fail(reason)
@@ -88,7 +91,10 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def axe_source(browser) -> str:
+def axe_source() -> str:
+    reason = missing()
+    if reason:
+        skip_or_fail(reason)
     return AXE.read_text(encoding="utf-8")
 
 

@@ -2,20 +2,24 @@
 Playwright, on the engine served over loopback with the demo systems, a real Redis and a
 `flask dsr worker` process.
 
-A person files a request in French through the form, confirms it by the link in her
-email, follows it on her status page and downloads the answer; a handler signs in,
-starts and releases cases. Every page either of them reaches passes axe-core with no
-serious or critical violation and shows no console error (tests/browser_pages.py).
+A person files a request in French through the form (mistyping her phone number first),
+confirms it by the link in her email, follows it on her status page, proves her phone
+by the code a text message brings, and downloads the answer; a handler signs in, runs
+a case again with the proven phone, starts one, releases both. Every page either of
+them reaches passes axe-core with no serious or critical violation and shows no console
+error (tests/browser_pages.py, where the steps are).
 """
 
 import json
+import time
 import zipfile
 
 import pytest
-from access_steps import wait_for_status
+from access_steps import tasks_of, wait_for_status
 from pack_contents import checked_files
 
 from connectors.demo.people import SHOWCASE
+from dsr.models.task import TaskStatus as T
 from dsr.status import TITLES
 from dsr.status import RequestStatus as S
 from dsr.web.staff_text import STATUS_TITLES
@@ -27,6 +31,13 @@ CAMILLE = SHOWCASE["everywhere"]
 HUGO = SHOWCASE["crm_only"]
 #: seconds the systems and the worker may take to reach a status
 WORK_SECONDS = 60
+
+
+def wait_for_task(app, ref: str, connector: str, status: str) -> None:
+    deadline = time.monotonic() + WORK_SECONDS
+    while (task := tasks_of(app, ref)[connector]).status != status:
+        assert time.monotonic() < deadline, (task.status, task.last_error)
+        time.sleep(0.1)
 
 
 def pack_of(path) -> dict:
@@ -52,9 +63,16 @@ def test_a_person_asks_for_her_data_in_french_and_downloads_the_answer(
     assert person.summary("Your request") == person.t("Access my data")
     wait_for_status(engine, ref, S.REVIEW, WORK_SECONDS)
     assert person.follow() == person.t(TITLES[S.REVIEW])
+    assert tasks_of(engine, ref)["sms"].status == T.SKIPPED  # her phone is not proven yet
+    person.prove_phone()
+    assert person.page.get_by_text(person.t("proven: we use it to find your data")).is_visible()
 
     handler.open_case(ref)
     assert handler.status() == handler.t(STATUS_TITLES[S.REVIEW])
+    handler.press("Run again with the proven identifiers")
+    wait_for_task(engine, ref, "sms", T.SUCCEEDED)
+    wait_for_status(engine, ref, S.REVIEW, WORK_SECONDS)
+    handler.reload()
     handler.press("Release the answer")
     wait_for_status(engine, ref, S.COMPLETED, WORK_SECONDS)
     handler.reload()
@@ -63,7 +81,8 @@ def test_a_person_asks_for_her_data_in_french_and_downloads_the_answer(
     assert person.follow() == person.t(TITLES[S.COMPLETED])
     pack = pack_of(person.download_answer(tmp_path))
     assert (pack["reference"], pack["type"]) == (ref, "access")
-    assert {"access-report.docx", "data.json", "crm/contacts.csv"} <= pack["names"]
+    expected = {"access-report.docx", "data.json", "crm/contacts.csv", "sms/messages.csv"}
+    assert expected <= pack["names"]  # the SMS platform answered once her phone was proven
 
     person.goto("/download/not-a-link")
     assert person.heading() == person.t("This link is not valid")
