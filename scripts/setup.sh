@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a checkout to run: the virtualenv with the locked dependencies and the project,
-# redis-server, PostgreSQL's server and Chromium with axe-core for the tests, instance/. Idempotent and quick when
-# nothing changed. When
+# redis-server, PostgreSQL's server, Chromium and axe-core for the tests, instance/.
+# Idempotent and quick when nothing changed. When
 # requirements-dev.lock changed since the last install, the virtualenv is built afresh, so
 # that it holds exactly what the lock says (nothing left over from an older lock); when
 # pyproject.toml or setup.py changed, the project is installed again.
@@ -93,7 +93,7 @@ ensure_postgresql() {
     has_postgresql_server || { say "postgresql is installed but initdb is still not found"; exit 1; }
 }
 
-# Debian's Chromium, for the browser tests (tests/browser.py drives it with Playwright; a
+# Debian's Chromium, for the browser tests (tests/fixtures_browser.py drives it with Playwright; a
 # browser build of Playwright's own cannot be downloaded here). Fonts so that screenshots
 # are legible. Without it (and not root) the browser tests are skipped, saying why.
 ensure_chromium() {
@@ -112,7 +112,7 @@ ensure_chromium() {
 
 # axe-core, the accessibility checker the browser tests inject into every page: this exact
 # release from the npm registry, its tarball checked against the registry's integrity hash,
-# unpacked into the virtualenv (tests/browser.py reads AXE_DIR/axe.min.js).
+# unpacked into the virtualenv (tests/fixtures_browser.py reads AXE_DIR/axe.min.js).
 AXE_VERSION=4.14.1
 AXE_INTEGRITY=sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
 AXE_DIR="$VENV/share/axe-core"
@@ -132,7 +132,11 @@ ensure_axe() {
     say "fetching axe-core $AXE_VERSION from the npm registry"
     local tmp tarball actual
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+    if ! (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null); then
+        rm -rf "$tmp"
+        say "could not fetch axe-core $AXE_VERSION with npm: the browser tests will be skipped"
+        return
+    fi
     tarball="$tmp/axe-core-$AXE_VERSION.tgz"
     actual=$("$VENV/bin/python" -c 'import base64, hashlib, sys
 print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tarball")
