@@ -32,7 +32,7 @@ for variable, url in DEMO_URLS.items():
     os.environ.setdefault(variable, url)
 
 #: fixtures kept in their own modules (tests/ is on sys.path through this conftest)
-pytest_plugins = ["fixtures_database", "fixtures_demo", "fixtures_staff"]
+pytest_plugins = ["fixtures_database", "fixtures_demo", "fixtures_staff", "fixtures_browser"]
 
 
 def free_port() -> int:
