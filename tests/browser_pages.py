@@ -216,6 +216,14 @@ class Person(Visitor):
         code = CODE.search(new_text_message(self.app, seen)["text"]).group(1)
         self.press("Prove this number", **{"Code received by text message": code})
 
+    def answer_question(self, text: str, document: Path) -> None:
+        """On the status page, the answer to the team's question, with a file."""
+        self.follow()
+        self.page.get_by_label(
+            self.t("Files, if we asked for documents (optional)")
+        ).set_input_files(document)
+        self.press("Send my answer", **{"Your answer": text})
+
     def download_answer(self, folder: Path) -> Path:
         """The status page's download button; the file saved into `folder`."""
         with self.page.expect_download() as event:
@@ -251,3 +259,7 @@ class Handler(Visitor):
     def reload(self) -> None:
         self.page.reload()
         self.audit.check(self.page)
+
+    def choose(self, label: str) -> None:
+        """Tick the radio button or checkbox labelled `label`."""
+        self.page.get_by_label(self.t(label), exact=True).check()

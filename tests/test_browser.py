@@ -4,8 +4,9 @@ Playwright, on the engine served over loopback with the demo systems, a real Red
 
 A person files a request in French through the form (mistyping her phone number first),
 confirms it by the link in her email, follows it on her status page, proves her phone
-by the code a text message brings, and downloads the answer; a handler signs in, runs
-a case again with the proven phone, starts one, releases both. Every page either of
+by the code a text message brings, answers the team's question with a file, and
+downloads the answer; a handler signs in, runs a case again with the proven phone, asks
+the person, extends the deadline, starts and releases cases, refuses one. Every page either of
 them reaches passes axe-core with no serious or critical violation and shows no console
 error (tests/browser_pages.py, where the steps are).
 """
@@ -16,9 +17,11 @@ import zipfile
 
 import pytest
 from access_steps import tasks_of, wait_for_status
+from fixtures_answers import by_ref
 from pack_contents import checked_files
 
 from connectors.demo.people import SHOWCASE
+from dsr.extensions import db
 from dsr.models.task import TaskStatus as T
 from dsr.status import TITLES
 from dsr.status import RequestStatus as S
@@ -109,3 +112,64 @@ def test_a_handler_starts_an_erasure_and_releases_its_letter(
     assert person.follow() == person.t(TITLES[S.COMPLETED])
     pack = pack_of(person.download_answer(tmp_path))
     assert (pack["reference"], pack["type"]) == (ref, "erasure")
+
+
+LEO = SHOWCASE["sms_only"]
+PDF = b"%PDF-1.4\n% an identity document\n" + bytes(range(256)) * 8
+
+
+def test_the_team_asks_extends_releases_and_refuses(
+    person, handler, engine, engine_worker, tmp_path
+):
+    person.file_request("Erase my data", email=HUGO.email, name="Hugo Lefèvre")
+    ref = person.confirm()
+    handler.open_case(ref)
+    handler.press(
+        "Ask the person",
+        **{
+            "Your question (the person reads it in the email and on their status page)": (
+                "Which account do you mean: the one opened in 2019?"
+            )
+        },
+    )
+    assert handler.status() == handler.t(STATUS_TITLES[S.AWAITING_SUBJECT])
+    assert person.follow() == person.t(TITLES[S.AWAITING_SUBJECT])
+    document = tmp_path / "piece.pdf"
+    document.write_bytes(PDF)
+    person.answer_question("Oui, celui de 2019.", document)
+    assert person.summary("Status") == person.t(TITLES[S.OPEN])  # back where it was
+
+    handler.reload()
+    assert handler.status() == handler.t(STATUS_TITLES[S.OPEN])
+    due_before = request_of(engine, ref).due_at
+    handler.choose("One further month")
+    handler.press(
+        "Extend the deadline",
+        **{"Why more time is needed (the person reads it)": "Three archives to search."},
+    )
+    extended = request_of(engine, ref)
+    assert extended.decisions["extension"]["months"] == 1 and extended.extended_due_at > due_before
+    handler.press("Start processing")
+    wait_for_status(engine, ref, S.REVIEW, WORK_SECONDS)
+    handler.reload()
+    handler.press("Release the answer")
+    wait_for_status(engine, ref, S.COMPLETED, WORK_SECONDS)
+    assert person.follow() == person.t(TITLES[S.COMPLETED])
+
+    person.file_request("Erase my data", email=LEO.email, name="Léo Garnier")
+    refused = person.confirm()
+    handler.open_case(refused)
+    handler.choose("Manifestly unfounded (Art. 12(5))")
+    handler.press(
+        "Refuse the request",
+        **{"Explanation (the person reads it)": "We hold no data about you to erase."},
+    )
+    assert handler.status() == handler.t(STATUS_TITLES[S.REJECTED])
+    assert person.follow() == person.t(TITLES[S.REJECTED])
+
+
+def request_of(app, ref: str):
+    with app.app_context():
+        request = by_ref(ref)
+        db.session.expunge(request)
+        return request
