@@ -122,6 +122,14 @@ class SuppressionQuery(Schema):
     email = f.String(load_default="", validate=validate.Length(max=254))
     phones = NAMES
     customer_numbers = NAMES
+    #: for the OpenAPI document: at least one identifier, as `check_suppression` requires
+    openapi_rules = {
+        "anyOf": [
+            {"required": ["email"], "properties": {"email": {"minLength": 1}}},
+            {"required": ["phones"], "properties": {"phones": {"minItems": 1}}},
+            {"required": ["customer_numbers"], "properties": {"customer_numbers": {"minItems": 1}}},
+        ]
+    }
 
 
 @bp.post("/suppressions/check")

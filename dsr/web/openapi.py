@@ -49,9 +49,19 @@ def package_version() -> str:
         return "0"
 
 
+class Plugin(MarshmallowPlugin):
+    """apispec's, adding to a schema's component the JSON Schema keywords of its class's
+    `openapi_rules`: the rules between fields that its `validates_schema` checks."""
+
+    def schema_helper(self, name, _, schema=None, **kwargs):
+        json_schema = super().schema_helper(name, _, schema=schema, **kwargs)
+        rules = getattr(schema, "openapi_rules", None)
+        return {**json_schema, **rules} if json_schema is not None and rules else json_schema
+
+
 def build(app: Flask) -> dict:
     """Assemble the document: the request's schema, then one operation per documented route."""
-    plugin = MarshmallowPlugin()
+    plugin = Plugin()
     spec = APISpec(
         title="dsr API",
         version=package_version(),
@@ -166,8 +176,6 @@ def add_request_schema(spec: APISpec, plugin: MarshmallowPlugin) -> None:
         component["description"] = (
             f"`details` when `type` is `{definition.name}` ({definition.legal_basis})."
         )
-        # the rules between fields that the schema's own validator checks
-        component.update(getattr(schema, "openapi_rules", {}))
         refs[definition.name] = {"$ref": f"#/components/schemas/{name}"}
     envelope = plugin.converter.schema2jsonschema(IntakeSchema)
     envelope["properties"]["type"]["enum"] = workflows.names()
@@ -178,11 +186,13 @@ def add_request_schema(spec: APISpec, plugin: MarshmallowPlugin) -> None:
         # anyOf, not oneOf: several types accept `{}`, which oneOf would reject
         "anyOf": list(refs.values()),
     }
-    envelope["allOf"] = [
-        {
-            "if": {"properties": {"type": {"const": type_name}}, "required": ["type"]},
-            "then": {"properties": {"details": ref}},
-        }
+    # one branch per type (exactly one matches: `type` is required); plainer than if/then,
+    # which tools that generate requests from the document do not all support
+    envelope["oneOf"] = [
+        {"properties": {"type": {"const": type_name}, "details": ref}}
         for type_name, ref in refs.items()
     ]
+    for branch, name in zip(envelope["oneOf"], map(details_name, refs), strict=True):
+        if spec.components.schemas[name].get("required"):  # an absent `details` is `{}`
+            branch["required"] = ["details"]
     spec.components.schema("NewRequest", envelope)
