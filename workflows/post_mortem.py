@@ -13,8 +13,8 @@ from workflows.fields import (
     Text,
     choice,
     date,
-    none_of,
     dates_until_pattern,
+    none_of,
 )
 
 MODES = {
