@@ -26,8 +26,12 @@ text is an error answer (the `Error` shape) and `(description, schema)` a JSON
 answer: the schema is the marshmallow class of `dsr.web.schemas` the view
 dumps with; a dict is taken as an OpenAPI response object as it is. A schema is
 a component named after its class (less a `Schema` suffix): give a new body
-schema a name no other schema has. Every route under /api/v1 must be
-documented (tests/test_api_schemathesis.py checks it, then runs Schemathesis).
+schema a name no other schema has. A rule between fields that a body schema's
+`validates_schema` checks goes, as JSON Schema keywords, in its `openapi_rules`
+(`dsr.web.openapi.Plugin`), or Schemathesis finds schema-valid bodies refused. A
+new field of an answer is a field of its output schema, nowhere else. Every route
+under /api/v1 must be documented (tests/test_api_schemathesis.py checks it, then
+runs Schemathesis on each operation).
 """
 
 from dataclasses import dataclass, field
