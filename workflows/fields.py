@@ -4,6 +4,7 @@ Messages are lazy strings: they are translated when the error is rendered,
 in the language of the request being answered.
 """
 
+import datetime as dt
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
@@ -118,3 +119,28 @@ class StrictSchema(Schema):
         "unknown": _l("Unknown field."),
         "type": _l("Give an object of named fields."),
     }
+
+
+# --- what the OpenAPI document adds to a schema (`openapi_rules`, see dsr.web.openapi) ----
+
+
+def none_of(keys) -> dict:
+    """JSON Schema: none of these keys is present."""
+    return {"not": {"anyOf": [{"required": [key]} for key in keys]}}
+
+
+def dates_until_pattern(last: dt.date | None = None) -> str:
+    """A regular expression for the strings `YYYY-MM-DD` that come no later than `last`
+    (today by default): with equal widths, they compare digit by digit, so each branch
+    keeps the first digits of `last` and takes a smaller one after them."""
+    text = (last or dt.date.today()).isoformat()
+
+    def shape(rest: str) -> str:
+        return "".join("-" if char == "-" else "[0-9]" for char in rest)
+
+    branches = [
+        f"{text[:i]}[0-{int(char) - 1}]{shape(text[i + 1 :])}"
+        for i, char in enumerate(text)
+        if char not in "-0"
+    ]
+    return rf"^({'|'.join([*branches, text])})$"

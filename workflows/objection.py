@@ -23,6 +23,16 @@ class ObjectionDetails(StrictSchema):
     processing = Text(500)
     #: Art. 21(1): the person states the grounds of their particular situation
     grounds = Text(4000, multiline=True)
+    #: for the OpenAPI document: `situation_is_explained`
+    openapi_rules = {
+        "oneOf": [
+            {"properties": {"basis": {"const": "direct_marketing"}}},
+            {
+                "properties": {"basis": {"const": "particular_situation"}},
+                "required": ["processing", "grounds"],
+            },
+        ]
+    }
 
     @validates_schema
     def situation_is_explained(self, data, **kwargs):

@@ -23,6 +23,13 @@ class PortabilityDetails(StrictSchema):
     #: Art. 20(2): transmit directly to another controller, where feasible
     recipient_name = Text(200)
     recipient_email = Email()
+    #: for the OpenAPI document: `recipient_complete`
+    openapi_rules = {
+        "dependentRequired": {
+            "recipient_name": ["recipient_email"],
+            "recipient_email": ["recipient_name"],
+        }
+    }
 
     @validates_schema
     def recipient_complete(self, data, **kwargs):

@@ -10,7 +10,15 @@ from connectors.base import Connector
 from workflows import register
 from workflows.base import Case, RequestType, Step, step
 from workflows.erasure import Erasure
-from workflows.fields import Email, StrictSchema, Text, choice, date
+from workflows.fields import (
+    Email,
+    StrictSchema,
+    Text,
+    choice,
+    date,
+    dates_until_pattern,
+    none_of,
+)
 from workflows.processing_register import activities, by_connector
 
 MODES = {
@@ -67,6 +75,38 @@ class PostMortemDetails(StrictSchema):
     deceased_name = Text(200)
     deceased_email = Email()
     date_of_death = date()
+    #: for the OpenAPI document: `mode_fields`
+    openapi_rules = {
+        "oneOf": [
+            {
+                "properties": {
+                    "mode": {"const": "directives"},
+                    "directive": {"const": "hand_over"},
+                },
+                "required": [*MODE_REQUIRED["directives"], *HAND_OVER_REQUIRED],
+                **none_of(MODE_FIELDS["death_notice"]),
+            },
+            {
+                "properties": {
+                    "mode": {"const": "directives"},
+                    "directive": {"enum": [d for d in DIRECTIVES if d != "hand_over"]},
+                },
+                "required": list(MODE_REQUIRED["directives"]),
+                **none_of(MODE_FIELDS["death_notice"]),
+            },
+            {
+                "properties": {
+                    "mode": {"const": "death_notice"},
+                    "date_of_death": {
+                        "description": "Not in the future.",
+                        "pattern": dates_until_pattern(),
+                    },
+                },
+                "required": list(MODE_REQUIRED["death_notice"]),
+                **none_of(MODE_FIELDS["directives"]),
+            },
+        ]
+    }
 
     @validates_schema
     def mode_fields(self, data, **kwargs):

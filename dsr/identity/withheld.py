@@ -168,8 +168,13 @@ def for_request(request: DataRequest) -> dict[str, WithheldAnswer]:
     return {answer.task_id: answer for answer in db.session.scalars(query)}
 
 
+def answer_of(task: Task) -> WithheldAnswer | None:
+    """The task's withheld answer, if it had one."""
+    return db.session.scalar(select(WithheldAnswer).where(WithheldAnswer.task_id == task.id))
+
+
 def waiting(task: Task) -> WithheldAnswer:
-    answer = db.session.scalar(select(WithheldAnswer).where(WithheldAnswer.task_id == task.id))
+    answer = answer_of(task)
     if answer is None or answer.status != HeldStatus.HELD:
         raise NotHeld(_("Nothing of this task is withheld and waiting for a decision."))
     return answer

@@ -8,7 +8,6 @@ tokens), so there is no ambient credential for another site to ride on.
 
 import json
 import logging
-from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -21,10 +20,11 @@ from dsr.db import ping as database_ping
 from dsr.extensions import csrf, db, limiter
 from dsr.i18n import browser_language
 from dsr.intake import IntakeError, flatten, validate_payload
-from dsr.models import DataRequest
-from dsr.web import openapi
+from dsr.web import openapi, schemas
+from dsr.web.apidoc import documented, response
 from dsr.web.errors import MESSAGES, json_error
 from dsr.web.limits import limit_submissions
+from dsr.web.schemas import iso_utc  # noqa: F401 - where the API modules find it
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +84,26 @@ def load_body(schema: Schema) -> dict:
         ) from exc
 
 
-def iso_utc(moment: datetime) -> str:
-    """An instant as ISO 8601 in UTC with the `Z` suffix, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 @bp.post("/requests")
+@documented(
+    "createRequest",
+    "Submit a data-subject request",
+    "Stores the request as `unverified` and emails the subject a link to confirm it; the "
+    "legal clock runs from receipt. No authentication; rate-limited per client IP and per "
+    "email address.",
+    body="NewRequest",
+    responses={
+        201: ("Request stored; confirmation email queued.", schemas.Created),
+        422: "The request is invalid (`validation_error`); `fields` says what to fix, "
+        "by dotted path.",
+        429: {
+            **response("Too many submissions; retry later."),
+            "headers": {
+                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+            },
+        },
+    },
+)
 @limit_submissions
 def create_request():
     """Take a request from an integrator; it waits unverified until the subject confirms."""
@@ -107,18 +121,7 @@ def create_request():
     db.session.commit()
     notify.send_verification(data_request)
     logger.info("request %s created through the API", data_request.ref)
-    return jsonify(created(data_request)), 201
-
-
-def created(data_request: DataRequest) -> dict:
-    """The answer to a creation: the DESIGN's {ref, status, due_at}, plus type and receipt."""
-    return {
-        "ref": data_request.ref,
-        "type": data_request.type,
-        "status": data_request.status,
-        "received_at": iso_utc(data_request.received_at),
-        "due_at": iso_utc(data_request.due_at),
-    }
+    return jsonify(schemas.CREATED.dump(data_request)), 201
 
 
 def redis_ping() -> bool:
@@ -137,6 +140,14 @@ def redis_ping() -> bool:
 
 
 @bp.get("/health")
+@documented(
+    "health",
+    "State of the database and Redis",
+    responses={
+        200: ("Both answer.", schemas.Health),
+        503: ("At least one is down.", schemas.Health),
+    },
+)
 @limiter.exempt
 def health():
     """Database and Redis state for load balancers and monitoring: 200 if both answer, else 503."""
@@ -144,10 +155,15 @@ def health():
     healthy = all(states.values())
     body = {"status": "ok" if healthy else "degraded"}
     body.update({name: "ok" if up else "down" for name, up in states.items()})
-    return jsonify(body), 200 if healthy else 503
+    return jsonify(schemas.HEALTH.dump(body)), 200 if healthy else 503
 
 
 @bp.get("/openapi.json")
+@documented(
+    "openapi",
+    "This document",
+    responses={200: ("The OpenAPI 3.1 description of this API.", {"type": "object"})},
+)
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
     return jsonify(openapi.document(current_app))

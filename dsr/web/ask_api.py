@@ -13,11 +13,12 @@ from marshmallow import fields as f
 
 from dsr import asking
 from dsr.extensions import db
-from dsr.models import Document, Question
 from dsr.release import answer
+from dsr.web import schemas
 from dsr.web.api import ApiError, load_body
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
-from dsr.web.staff_api import HANDLER, VIEWER, bp, detail, iso_or_none, request_or_404
+from dsr.web.staff_api import HANDLER, VIEWER, bp, detail, request_or_404
 
 
 def not_blank(text: str) -> None:
@@ -33,6 +34,23 @@ class AskBody(Schema):
 
 
 @bp.post("/requests/<ref>/ask")
+@documented(
+    "askSubject",
+    "Ask the person for information or a document (staff: handler and above)",
+    "Art. 12(6): from `open`, `processing` or `review`, the request becomes "
+    "`awaiting_subject` and its clock stops; the person is mailed the message and their "
+    "status link, where they answer (a message and PDF, PNG or JPEG files). The answer "
+    "brings the request back to the status it came from and moves `due_at` by the days "
+    "paused. `ASK_REMINDER_DAYS` without an answer, a reminder; `ASK_EXPIRY_DAYS`, the "
+    "request is closed `expired`.",
+    body=AskBody,
+    responses={
+        200: ("Asked; the request.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "Not open, processing or in review (`not_askable`), or the answer is being "
+        "released (`release_in_progress`).",
+    },
+)
 @token_required(HANDLER)
 def ask(ref: str):
     """Ask the person for information or a document; they are mailed the message."""
@@ -47,35 +65,14 @@ def ask(ref: str):
     return jsonify(detail(req)), 200
 
 
-def file_json(document: Document) -> dict:
-    return {
-        "id": document.id,
-        "filename": document.filename,
-        "media_type": document.media_type,
-        "size": document.size,
-        "created_at": iso_or_none(document.created_at),
-    }
-
-
-def question_json(question: Question) -> dict:
-    return {
-        "id": question.id,
-        "message": question.message,
-        "asked_by": question.asked_by,
-        "asked_at": iso_or_none(question.asked_at),
-        "from_status": question.from_status,
-        "reminded_at": iso_or_none(question.reminded_at),
-        "expires_at": iso_or_none(asking.expires_on(question)),
-        "answered_at": iso_or_none(question.answered_at),
-        "answer": question.answer,
-        "files": [file_json(document) for document in asking.files_of(question)],
-        "expired_at": iso_or_none(question.expired_at),
-        "paused_days": question.paused_days,
-    }
-
-
 @bp.get("/requests/<ref>/questions")
+@documented(
+    "listQuestions",
+    "The questions asked to the person, with their answers (staff: viewer and above)",
+    "Oldest first; the files are opened on the case page (handlers).",
+    responses={200: ("The questions.", schemas.Questions), 404: NOT_FOUND},
+)
 @token_required(VIEWER)
 def questions(ref: str):
     req = request_or_404(ref)
-    return jsonify(ref=req.ref, questions=[question_json(q) for q in asking.questions_of(req)])
+    return jsonify(schemas.QUESTIONS.dump({"ref": req.ref, "questions": asking.questions_of(req)}))

@@ -123,6 +123,7 @@ def token_required(role: StaffRole):
             g.api_user = api_user(role)
             return view(*args, **kwargs)
 
+        wrapped.required_role = role  # the OpenAPI document's security (`dsr.web.openapi`)
         return wrapped
 
     return decorator

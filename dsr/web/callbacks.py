@@ -34,6 +34,8 @@ from dsr import processing, systems, used_signatures
 from dsr.extensions import csrf, db
 from dsr.models import Task
 from dsr.used_signatures import Use
+from dsr.web import schemas
+from dsr.web.apidoc import documented
 from dsr.web.errors import json_error
 from dsr.web.limits import limit_callback_failures
 
@@ -85,6 +87,38 @@ def too_large(limit: int):
 
 
 @bp.post("/callbacks/<task_id>")
+@documented(
+    "receiveCallback",
+    "A connected system's answer to a task (signed)",
+    "Sent by a system of kind `webhook` to the notice's `callback_url`, signed with the "
+    "connector's secret. A signature older than five minutes is refused before the task is "
+    "looked up or the body read; a signature is good for one task (the same one again on "
+    "its task is acknowledged, on another refused); refused signatures are rate-limited per "
+    "client address. A repeated callback for a finished task is acknowledged without effect.",
+    tags=["connectors"],
+    parameters=[
+        {
+            "name": HEADER,
+            "in": "header",
+            "required": True,
+            "description": '`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`',
+            "schema": {"type": "string"},
+        }
+    ],
+    body=schemas.Answer,
+    body_errors={},
+    responses={
+        200: ("Taken, or taken already.", schemas.CallbackAck),
+        401: "The signature is missing, wrong, too old, or already used for another task.",
+        404: "No task with this id (`unknown_task`).",
+        409: "The task is not waiting for an answer, was cancelled with its request, "
+        "or its system does not call back.",
+        413: "The body is larger than the server accepts.",
+        422: "The body is not a valid answer (`malformed_answer`), or its `task_id` names "
+        "another task (`task_mismatch`).",
+        429: "Too many refused signatures from this address.",
+    },
+)
 @limit_callback_failures
 def receive(task_id: str):
     """Take a signed answer for a task; see the module docstring."""
@@ -178,9 +212,10 @@ def take_answer(task: Task, digest: str, body):
         used_signatures.release(digest, task.id)  # our failure: the system's retry must work
         raise
     if status == "already_finished":
-        return jsonify({"status": "already_finished", "task": task.id})
+        return jsonify(schemas.CALLBACK_ACK.dump({"status": "already_finished", "task": task.id}))
     logger.info("callback for task %s: %s", task.id, status)
-    return jsonify({"status": "accepted", "task": task.id, "task_status": status})
+    ack = {"status": "accepted", "task": task.id, "task_status": status}
+    return jsonify(schemas.CALLBACK_ACK.dump(ack))
 
 
 def repeated(task: Task) -> str:

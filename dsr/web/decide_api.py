@@ -21,9 +21,10 @@ from dsr import case_decisions, caseload, duplicates, exemptions, notes
 from dsr.decisions import TEXT_LIMIT, DecisionError
 from dsr.extensions import db
 from dsr.release import answer
+from dsr.web import schemas
 from dsr.web.api import ApiError, load_body
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
-from dsr.web.decide_json import note_json
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
 
 TEXT = validate.Length(min=1, max=TEXT_LIMIT)
@@ -80,6 +81,19 @@ def decided(req, take) -> tuple:
 
 
 @bp.post("/requests/<ref>/extend")
+@documented(
+    "extendDeadline",
+    "Extend the deadline by one or two further months (Art. 12(3)) (staff: handler and above)",
+    "Once, before the first deadline, with reasons the person reads by email; `due_at` "
+    "becomes the extended date (the month rule from the first deadline).",
+    body=Extension,
+    responses={
+        200: ("Decided; the request.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "Not now: `wrong_status`, `already_extended`, `deadline_passed`, "
+        "`release_in_progress`.",
+    },
+)
 @token_required(HANDLER)
 def extend(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -93,6 +107,19 @@ def extend(ref: str):
 
 
 @bp.post("/requests/<ref>/reject")
+@documented(
+    "rejectRequest",
+    "Refuse the request (Art. 12(4), 12(5)) (staff: handler and above)",
+    "`rejected`; unfinished tasks are cancelled; the person is emailed the reasons, the right "
+    "to complain to the supervisory authority and to seek a judicial remedy. `exemption` "
+    "names one of the exemptions the case page lists, for that ground only.",
+    body=Refusal,
+    responses={
+        200: ("Decided; the request.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "Not now: `wrong_status`, `release_in_progress`.",
+    },
+)
 @token_required(HANDLER)
 def reject(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -112,6 +139,17 @@ def reject(ref: str):
 
 
 @bp.post("/requests/<ref>/close")
+@documented(
+    "closeRequest",
+    "Complete the request without a pack: answered by another channel (staff: handler and above)",
+    "`completed`; unfinished tasks are cancelled; the reason is kept and emailed.",
+    body=Closure,
+    responses={
+        200: ("Decided; the request.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "Not now: `wrong_status`, `release_in_progress`.",
+    },
+)
 @token_required(HANDLER)
 def close(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -125,6 +163,17 @@ def close(ref: str):
 
 
 @bp.post("/requests/<ref>/notes")
+@documented(
+    "addNote",
+    "Add a note for staff (staff: handler and above)",
+    "Never shown to the person; listed in `notes` of the request.",
+    body=Note,
+    responses={
+        201: ("The note.", schemas.CaseNote),
+        404: NOT_FOUND,
+        409: "The request was anonymised (`not_allowed`).",
+    },
+)
 @token_required(HANDLER)
 def add_note(ref: str):
     req = request_or_404(ref)
@@ -135,10 +184,21 @@ def add_note(ref: str):
         db.session.rollback()
         raise ApiError(409, "not_allowed", str(exc)) from exc
     db.session.commit()
-    return jsonify(note_json(note)), 201
+    return jsonify(schemas.CASE_NOTE.dump(note)), 201
 
 
 @bp.post("/requests/<ref>/merge")
+@documented(
+    "mergeRequest",
+    "Merge the request into an open duplicate (staff: handler and above)",
+    "The request is `completed`, pointing at `into` (`merged_into`); the person is told.",
+    body=Merge,
+    responses={
+        200: ("Decided; the request.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "Not now: `wrong_status`, `not_a_duplicate`, `release_in_progress`.",
+    },
+)
 @token_required(HANDLER)
 def merge(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit

@@ -24,7 +24,9 @@ from marshmallow import fields as f
 from dsr import decisions, restriction, suppression
 from dsr.extensions import db
 from dsr.release import answer
-from dsr.web.api import ApiError, iso_utc, load_body
+from dsr.web import schemas
+from dsr.web.api import ApiError, load_body
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
 from workflows.post_mortem import HEIRS_RIGHTS
@@ -66,7 +68,24 @@ def decided(req, record) -> tuple:
     return jsonify(detail(req)), 200
 
 
+#: what every decision answers
+DECIDED = {
+    200: ("Recorded; the request.", schemas.RequestDetail),
+    404: NOT_FOUND,
+    409: "The decision cannot be taken now: not open, or nothing to decide (`not_allowed`).",
+}
+
+
 @bp.post("/requests/<ref>/changes/<int:number>/decision")
+@documented(
+    "decideChange",
+    "Accept or refuse a requested correction (staff: handler and above)",
+    "Rectification (Art. 16), while the request is `open`: accept change `number` (from "
+    "1) naming the register fields it corrects, or refuse it with the reason the person "
+    "reads. Processing starts once every change is decided.",
+    body=ChangeDecision,
+    responses=DECIDED,
+)
 @token_required(HANDLER)
 def decide_change(ref: str, number: int):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -85,6 +104,15 @@ def decide_change(ref: str, number: int):
 
 
 @bp.post("/requests/<ref>/objection/decision")
+@documented(
+    "decideObjection",
+    "Decide an objection on grounds of a particular situation (staff: handler and above)",
+    "Art. 21(1), while the request is `open`: upheld for the legitimate-interest "
+    "activities named, or not because compelling legitimate grounds override; the "
+    "reasoning goes in the answer.",
+    body=ObjectionDecision,
+    responses=DECIDED,
+)
 @token_required(HANDLER)
 def decide_objection(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -102,6 +130,16 @@ def decide_objection(ref: str):
 
 
 @bp.post("/requests/<ref>/death-notice/decision")
+@documented(
+    "decideDeathNotice",
+    "Carry out a death notice whose documents were checked (staff: handler and above)",
+    "Loi 78-17 Art. 85, while the request is `open` and has documents: the deceased's "
+    "directives in force are carried out (a hand-over only for the designated person's own "
+    "request); without directives, the `heirs_rights` named (`close_accounts`, "
+    "`oppose_processing`), for an heir.",
+    body=DeathNoticeDecision,
+    responses=DECIDED,
+)
 @token_required(HANDLER)
 def decide_death_notice(ref: str):
     req = answer.locked(request_or_404(ref).id)  # held until the commit
@@ -118,9 +156,25 @@ class SuppressionQuery(Schema):
     email = f.String(load_default="", validate=validate.Length(max=254))
     phones = NAMES
     customer_numbers = NAMES
+    #: for the OpenAPI document: at least one identifier, as `check_suppression` requires
+    openapi_rules = {
+        "anyOf": [
+            {"required": ["email"], "properties": {"email": {"minLength": 1}}},
+            {"required": ["phones"], "properties": {"phones": {"minItems": 1}}},
+            {"required": ["customer_numbers"], "properties": {"customer_numbers": {"minItems": 1}}},
+        ]
+    }
 
 
 @bp.post("/suppressions/check")
+@documented(
+    "checkSuppression",
+    "Whether identifiers belong to a person erased here (staff: handler and above)",
+    "For a system's owner about to re-import a person: the suppression records (keyed "
+    "hashes) matching the email, phones or customer numbers given.",
+    body=SuppressionQuery,
+    responses={200: ("The answer.", schemas.Suppression)},
+)
 @token_required(HANDLER)
 def check_suppression():
     """Whether identifiers belong to a person erased here (a re-import to stop); the
@@ -134,15 +188,7 @@ def check_suppression():
             {"email": [_("Give an email address, phone numbers or customer numbers.")]},
         )
     found = suppression.check(body["email"], body["phones"], body["customer_numbers"])
-    return jsonify(
-        {
-            "suppressed": bool(found),
-            "records": [
-                {"kind": r.kind, "request_ref": r.request_ref, "created_at": iso_utc(r.created_at)}
-                for r in found
-            ],
-        }
-    )
+    return jsonify(schemas.SUPPRESSION.dump(found))
 
 
 class LiftAnnouncement(Schema):
@@ -150,6 +196,14 @@ class LiftAnnouncement(Schema):
 
 
 @bp.post("/requests/<ref>/restriction/lift")
+@documented(
+    "announceLift",
+    "Announce the lifting of a restriction (staff: handler and above)",
+    "Art. 18(3): the person is mailed the reasons; `RESTRICTION_LIFT_NOTICE_DAYS` later "
+    "the systems that restricted are asked to `lift_restriction`.",
+    body=LiftAnnouncement,
+    responses=DECIDED,
+)
 @token_required(HANDLER)
 def announce_lift(ref: str):
     """Announce the lifting of a restriction in force; the person is told (Art. 18(3))."""

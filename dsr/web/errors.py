@@ -6,13 +6,14 @@ answers with a stack trace.
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from dsr.web import schemas
 from dsr.web.limits import when_to_retry
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ def wants_json() -> bool:
 
 def json_error(status: int, code: str, message: str, fields: dict | None = None):
     """The API's error response."""
-    body = {"error": {"code": code, "message": str(message), "fields": fields or {}}}
-    return jsonify(body), status
+    body = {"error": {"code": code, "message": str(message), "field_messages": fields}}
+    return jsonify(schemas.ERROR.dump(body)), status
 
 
 def error_code(exc: HTTPException) -> str:
@@ -59,8 +60,18 @@ def handle_http_error(exc: HTTPException):
             "Reload the page and send it again."
         )
     if wants_json():
-        return json_error(status, error_code(exc), message)
-    return render_template("error.html", status=status, message=message), status
+        response, status = json_error(status, error_code(exc), message)
+    else:
+        response = make_response(render_template("error.html", status=status, message=message))
+    return with_exception_headers(response, exc), status
+
+
+def with_exception_headers(response, exc: HTTPException):
+    """The headers the error itself calls for, such as a 405's `Allow` (RFC 9110 15.5.6)."""
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def handle_redis_down(exc: RedisError):

@@ -18,48 +18,54 @@ from dsr.identity import claims, rerun, withheld
 from dsr.models import Task
 from dsr.operations import InvalidTransition
 from dsr.task_status import InvalidTaskTransition
-from dsr.web.api import ApiError, read_json
+from dsr.web import schemas
+from dsr.web.api import ApiError, load_body
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
-from dsr.web.staff_api import (
-    HANDLER,
-    bp,
-    detail,
-    identifier_json,
-    request_or_404,
-    task_json,
-    withheld_json,
-)
+from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
 from dsr.web.staff_forms import NOTE_LIMIT
+from workflows.fields import StrictSchema, Text
 
 
-def text_field(body: dict, name: str, limit: int) -> str:
-    """A required, non-blank string of the body, or a 422 naming the field."""
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        message = _("This field is required.")
-    elif len(value) > limit:
-        message = _("At most %(limit)d characters.", limit=limit)
-    else:
-        return value.strip()
-    raise ApiError(
-        422,
-        "validation_error",
-        _("The request has errors; each field says what to fix."),
-        {name: [message]},
+class Proof(StrictSchema):
+    """Why a handler holds a claimed identifier proven."""
+
+    value = Text(
+        64, required=True, metadata={"description": "One of the request's identifiers of `kind`."}
+    )
+    note = Text(
+        NOTE_LIMIT, required=True, multiline=True, metadata={"description": "What proves it."}
     )
 
 
+_proof = Proof()
+
+
 @bp.post("/requests/<ref>/identifiers/<kind>/prove")
+@documented(
+    "proveIdentifier",
+    "Hold a claimed identifier proven (staff: handler and above)",
+    "After looking at what the subject sent: systems may now find the person by this "
+    "identifier. A request already in `review` can then run its tasks again from the "
+    "case page. An audit event records it, with the value masked.",
+    body=Proof,
+    responses={
+        200: ("Proven.", schemas.Identifier),
+        404: NOT_FOUND,
+        409: "The identifier is proven already (`already_proven`).",
+        422: "`value` is not one of the request's identifiers of this kind (`not_claimed`), "
+        "or `value` or `note` is missing (`validation_error`).",
+    },
+)
 @token_required(HANDLER)
 def prove(ref: str, kind: str):
     """A handler holds a claimed identifier proven: systems may now find the person by it."""
     req = request_or_404(ref)
-    body = read_json()
-    if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", _("Send a JSON object."))
-    value, note = text_field(body, "value", 64), text_field(body, "note", NOTE_LIMIT)
+    body = load_body(_proof)
     try:
-        claim = claims.prove_by_handler(req, kind, value, note=note, actor=g.api_user.actor)
+        claim = claims.prove_by_handler(
+            req, kind, body["value"], note=body["note"], actor=g.api_user.actor
+        )
     except claims.AlreadyProven as exc:
         db.session.rollback()
         raise ApiError(409, "already_proven", str(exc)) from exc
@@ -67,12 +73,23 @@ def prove(ref: str, kind: str):
         db.session.rollback()
         raise ApiError(422, "not_claimed", str(exc), {"value": [str(exc)]}) from exc
     db.session.commit()
-    return jsonify(
-        identifier_json(claims.Identifier(claim.kind, claim.value, claim.normalised, claim))
-    )
+    identifier = claims.Identifier(claim.kind, claim.value, claim.normalised, claim)
+    return jsonify(schemas.IDENTIFIER.dump(identifier))
 
 
 @bp.post("/requests/<ref>/rerun")
+@documented(
+    "rerunWithProvenIdentifiers",
+    "Run again the tasks that identifiers proven since could let find more "
+    "(staff: handler and above)",
+    "For a request in `review`: every finished task of a system that matches on an "
+    "identifier proven after it ran is queued again; the request goes back to `processing`.",
+    responses={
+        200: ("Queued again.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "No task would find more, or the request is not in review (`nothing_to_rerun`).",
+    },
+)
 @token_required(HANDLER)
 def run_again(ref: str):
     """review -> processing: the tasks the identifiers proven since could let find more."""
@@ -86,6 +103,19 @@ def run_again(ref: str):
 
 
 @bp.post("/tasks/<task_id>/withheld/<any(release, discard):decision>")
+@documented(
+    "decideWithheldAnswer",
+    "Release or discard a task's withheld answer (staff: handler and above)",
+    "An answer whose records carry another email address than the confirmed one is "
+    "withheld. `release`: they belong to this person and join the results (only while "
+    "the request is `processing` or `review`); `discard`: they are deleted.",
+    responses={
+        200: ("Decided.", schemas.Task),
+        404: "No task with this id (`not_found`).",
+        409: "Nothing of this task is withheld and waiting, or the request is closed "
+        "(`not_allowed`).",
+    },
+)
 @token_required(HANDLER)
 def decide_withheld(task_id: str, decision: str):
     """The withheld answer joins the results (release) or is deleted (discard)."""
@@ -99,5 +129,4 @@ def decide_withheld(task_id: str, decision: str):
         db.session.rollback()
         raise ApiError(409, "not_allowed", str(exc)) from exc
     db.session.commit()
-    answer = withheld.for_request(task.request).get(task.id)
-    return jsonify({**task_json(task), "withheld": withheld_json(answer)})
+    return jsonify(schemas.TASK.dump(task))

@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from dsr.extensions import db
-from dsr.models import DataRequest
 from dsr.release import answer, review
+from dsr.web import schemas
 from dsr.web.api import ApiError, load_body
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, request_or_404
 from workflows.fields import StrictSchema, Text
@@ -23,7 +24,7 @@ from workflows.fields import StrictSchema, Text
 RECORD_NUMBER = _l("The record number is a whole number from 1.")
 
 
-class LeftOutSchema(StrictSchema):
+class NewLeftOut(StrictSchema):
     """What to leave out: a table, or one record of it (`record`, from 1), and why."""
 
     connector = Text(64, required=True)
@@ -38,25 +39,7 @@ class LeftOutSchema(StrictSchema):
     reason = Text(review.REASON_LIMIT, required=True)
 
 
-_schema = LeftOutSchema()
-
-
-def entry_json(number: int, entry: dict) -> dict:
-    record = entry.get("record")
-    return {
-        "number": number,
-        "connector": entry["connector"],
-        "table": entry["table"],
-        "record": None if record is None else record + 1,
-        "reason": entry["reason"],
-        "by": entry.get("by"),
-        "at": entry.get("at"),
-    }
-
-
-def left_out_json(req: DataRequest) -> dict:
-    entries = req.left_out or []
-    return {"ref": req.ref, "left_out": [entry_json(n, e) for n, e in enumerate(entries, 1)]}
+_schema = NewLeftOut()
 
 
 def refused(exc: review.ReviewError) -> ApiError:
@@ -66,14 +49,41 @@ def refused(exc: review.ReviewError) -> ApiError:
     return ApiError(422, "validation_error", str(exc), {"_schema": [str(exc)]})
 
 
+LEFT_OUT_REFUSED = (
+    "Not in review (`not_in_review`), or the release is under way (`release_in_progress`)."
+)
+
+
 @bp.get("/requests/<ref>/left-out")
+@documented(
+    "listLeftOut",
+    "What is left out of the answer (staff: handler and above)",
+    "The tables and records a handler keeps out of the access answer (Art. 15(4)), "
+    "numbered from 1.",
+    responses={200: ("The entries.", schemas.LeftOut), 404: NOT_FOUND},
+)
 @token_required(HANDLER)
 def list_left_out(ref: str):
     """What is left out of the answer, numbered from 1."""
-    return jsonify(left_out_json(request_or_404(ref)))
+    return jsonify(schemas.LEFT_OUT.dump(request_or_404(ref)))
 
 
 @bp.post("/requests/<ref>/left-out")
+@documented(
+    "leaveOut",
+    "Leave a table or one record out of the answer (staff: handler and above)",
+    "Only in `review` and before the release. The record is absent from `data.json` "
+    "and the CSVs, and listed with the reason in the manifest's `not_communicated` and "
+    "the letter's annex. An audit event (`release.left_out`).",
+    body=NewLeftOut,
+    responses={
+        201: ("Left out; all entries.", schemas.LeftOut),
+        404: NOT_FOUND,
+        409: LEFT_OUT_REFUSED,
+        422: "A field is missing or wrong, the system, table or record does not exist, or "
+        "it is left out already (`validation_error`; `fields` says what).",
+    },
+)
 @token_required(HANDLER)
 def leave_out(ref: str):
     """Leave a table, or one record of it, out of the answer (201, the entries)."""
@@ -93,10 +103,22 @@ def leave_out(ref: str):
         db.session.rollback()
         raise refused(exc) from exc
     db.session.commit()
-    return jsonify(left_out_json(req)), 201
+    return jsonify(schemas.LEFT_OUT.dump(req)), 201
 
 
 @bp.delete("/requests/<ref>/left-out/<int:number>")
+@documented(
+    "putBackLeftOut",
+    "Put back into the answer what an entry left out (staff: handler and above)",
+    "Only in `review` and before the release; the entries after it move up by one. An "
+    "audit event (`release.left_out_undone`).",
+    responses={
+        200: ("Put back; the entries.", schemas.LeftOut),
+        404: NOT_FOUND,
+        409: LEFT_OUT_REFUSED,
+        422: "No entry with this number (`validation_error`).",
+    },
+)
 @token_required(HANDLER)
 def put_back(ref: str, number: int):
     """Put back into the answer what entry `number` (from 1) left out."""
@@ -107,4 +129,4 @@ def put_back(ref: str, number: int):
         db.session.rollback()
         raise refused(exc) from exc
     db.session.commit()
-    return jsonify(left_out_json(req))
+    return jsonify(schemas.LEFT_OUT.dump(req))

@@ -1,14 +1,16 @@
-"""The OpenAPI 3.1 document of the JSON API, built from the schemas that validate requests.
+"""The OpenAPI 3.1 document of the JSON API, generated from the code that serves it.
 
-`IntakeSchema` and each workflow's `details_schema` are the single source: what
-the document promises is what `dsr.intake` checks; the staff API and the
-connector callback are described in `dsr.web.openapi_staff`. The document is
-built once per app and kept in `app.extensions`. Its descriptions are
-developer documentation in English; they are not translated, since one
-document serves every client.
+Paths, methods and path parameters come from the app's routes under /api/v1;
+what each operation says, from the `documented` decorator on its view
+(`dsr.web.apidoc`, whose docstring says how to add an endpoint); request
+bodies, from the marshmallow schemas that load them (`IntakeSchema` and each
+workflow's `details_schema` for `POST /requests`); answers, from the output
+schemas of `dsr.web.schemas` that dump them. The document is built once per
+app and kept in `app.extensions`. Its descriptions are developer documentation
+in English; they are not translated, since one document serves every client.
 """
 
-import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
 
 from apispec import APISpec
@@ -18,79 +20,25 @@ from flask_babel import force_locale
 
 import workflows
 from dsr.intake import IntakeSchema
-from workflows.fields import Email
-
-logger = logging.getLogger(__name__)
+from dsr.web import apidoc
+from workflows.fields import Email, Text
 
 EXTENSION_KEY = "dsr.openapi"
 OPENAPI_VERSION = "3.1.0"
-REF_PATTERN = r"^DSR-[0-9]{4}-[0-9]{6}$"
+PREFIX = "/api/v1"
+#: a route's variable: `<name>`, `<int:name>`, `<any(a, b):name>`
+VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
-ERROR = {
-    "type": "object",
-    "description": "Every error of the API has this shape.",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "fields"],
-            "properties": {
-                "code": {
-                    "type": "string",
-                    "description": "Stable, machine-readable code.",
-                    "examples": ["validation_error", "invalid_json"],
-                },
-                "message": {
-                    "type": "string",
-                    "description": "What to do, in the client's language.",
-                },
-                "fields": {
-                    "type": "object",
-                    "description": "Messages per dotted field path (`details.changes.0.field`); "
-                    "`_schema` for the body as a whole. Empty when not about fields.",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-        }
-    },
-}
-
-CREATED = {
-    "type": "object",
-    "required": ["ref", "status", "due_at"],
-    "properties": {
-        "ref": {"type": "string", "pattern": REF_PATTERN, "examples": ["DSR-2025-000042"]},
-        "type": {"type": "string", "description": "The request type, as sent."},
-        "status": {
-            "type": "string",
-            "const": "unverified",
-            "description": "Waiting for the subject to confirm by the emailed link.",
-        },
-        "received_at": {"type": "string", "format": "date-time"},
-        "due_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "End of the last day to answer (UTC).",
-        },
-    },
-}
-
-HEALTH = {
-    "type": "object",
-    "required": ["status", "database", "redis"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "database": {"type": "string", "enum": ["ok", "down"]},
-        "redis": {"type": "string", "enum": ["ok", "down"]},
-    },
-}
+#: the characters `Text` refuses (Unicode Cc, Zl, Zp), less what a multi-line text may hold
+ONE_LINE_REFUSED = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+MULTILINE_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
 
 
 def document(app: Flask) -> dict:
     """The app's OpenAPI document, built on first use, in English whoever asks first."""
     if EXTENSION_KEY not in app.extensions:
         with force_locale("en"):
-            app.extensions[EXTENSION_KEY] = build(app.config["BASE_URL"])
+            app.extensions[EXTENSION_KEY] = build(app)
     return app.extensions[EXTENSION_KEY]
 
 
@@ -101,15 +49,25 @@ def package_version() -> str:
         return "0"
 
 
-def build(base_url: str) -> dict:
-    """Assemble the document: schemas first, then the paths that refer to them."""
-    plugin = MarshmallowPlugin()
+class Plugin(MarshmallowPlugin):
+    """apispec's, adding to a schema's component the JSON Schema keywords of its class's
+    `openapi_rules`: the rules between fields that its `validates_schema` checks."""
+
+    def schema_helper(self, name, _, schema=None, **kwargs):
+        json_schema = super().schema_helper(name, _, schema=schema, **kwargs)
+        rules = getattr(schema, "openapi_rules", None)
+        return {**json_schema, **rules} if json_schema is not None and rules else json_schema
+
+
+def build(app: Flask) -> dict:
+    """Assemble the document: the request's schema, then one operation per documented route."""
+    plugin = Plugin()
     spec = APISpec(
         title="dsr API",
         version=package_version(),
         openapi_version=OPENAPI_VERSION,
         plugins=[plugin],
-        servers=[{"url": base_url.rstrip("/") + "/api/v1"}],
+        servers=[{"url": app.config["BASE_URL"].rstrip("/") + PREFIX}],
         info={
             "description": "Data-subject rights requests (GDPR, Loi Informatique et "
             "Libertés): intake and health; the privacy team's queue and cases (bearer "
@@ -117,30 +75,89 @@ def build(base_url: str) -> dict:
         },
     )
     plugin.map_to_openapi_type(Email, "string", "email")
-    spec.components.schema("Error", ERROR)
-    spec.components.schema("Created", CREATED)
-    spec.components.schema("Health", HEALTH)
+    plugin.converter.add_attribute_function(text_properties)
+    spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "From `flask dsr token create`."},
+    )
     add_request_schema(spec, plugin)
-    # they build on this module's helpers
-    from dsr.web import (
-        openapi_ask,
-        openapi_decide,
-        openapi_decisions,
-        openapi_release,
-        openapi_staff,
-    )
-
-    openapi_staff.add(spec)
-    openapi_release.add(spec)
-    openapi_decisions.add(spec)
-    openapi_decide.add(spec)
-    openapi_ask.add(spec)
-    spec.path(
-        path="/requests",
-        operations={"post": create_operation(), "get": openapi_staff.list_operation()},
-    )
-    spec.path(path="/health", operations={"get": health_operation()})
+    for rule in app.url_map.iter_rules():
+        operation = getattr(app.view_functions[rule.endpoint], "openapi_operation", None)
+        if operation is not None:
+            role = getattr(app.view_functions[rule.endpoint], "required_role", None)
+            path, parameters = openapi_path(rule.rule)
+            entry = operation_object(operation, parameters, role)
+            methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+            spec.path(path=path, operations={method.lower(): entry for method in methods})
     return spec.to_dict()
+
+
+def text_properties(self, field, ret, **kwargs) -> dict:
+    """A `Text` is trimmed and blank counts as missing: at least one visible character,
+    and none of the control characters it refuses."""
+    if not isinstance(field, Text):
+        return {}
+    refused = MULTILINE_REFUSED if field.multiline else ONE_LINE_REFUSED
+    extra = {} if "minLength" in ret else {"minLength": 1}
+    if "pattern" not in ret:
+        extra["pattern"] = rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+    return extra
+
+
+def openapi_path(route: str) -> tuple[str, list[dict]]:
+    """`/api/v1/tasks/<task_id>/withheld/<any(release, discard):decision>` as the document's
+    path (`/tasks/{task_id}/withheld/{decision}`) and its path parameters."""
+    parameters = []
+    for match in VARIABLE.finditer(route):
+        name = match["name"]
+        schema = {"type": "integer" if match["converter"] == "int" else "string"}
+        if match["converter"] == "any":
+            schema["enum"] = [item.strip(" '\"") for item in match["args"].split(",")]
+        known = dict(apidoc.PATH_PARAMETERS[name])  # a new name: describe it there
+        description = known.pop("description")
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": description,
+                "schema": {**schema, **known},
+            }
+        )
+    return VARIABLE.sub(r"{\g<name>}", route.removeprefix(PREFIX)), parameters
+
+
+def operation_object(operation: apidoc.Operation, parameters: list, role) -> dict:
+    """The OpenAPI operation: what `documented` said, and what the route and the role add."""
+    responses = {
+        **(
+            {status: text for status, text in operation.body_errors.items()}
+            if operation.body
+            else {}
+        ),
+        **operation.responses,
+    }
+    entry = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "parameters": parameters + operation.parameters,
+    }
+    if operation.description:
+        entry["description"] = operation.description
+    if operation.body is not None:
+        entry["requestBody"] = {"required": True, "content": apidoc.json_content(operation.body)}
+    if operation.tags:
+        entry["tags"] = operation.tags
+    if role is not None:
+        entry["tags"] = ["staff"]
+        entry["security"] = [{"bearerAuth": []}]
+        responses.update(apidoc.AUTH_ERRORS)
+    entry["responses"] = {
+        str(status): apidoc.response(value) for status, value in sorted(responses.items())
+    }
+    if not entry["parameters"]:
+        del entry["parameters"]
+    return entry
 
 
 def details_name(type_name: str) -> str:
@@ -153,8 +170,10 @@ def add_request_schema(spec: APISpec, plugin: MarshmallowPlugin) -> None:
     refs = {}
     for definition in workflows.definitions():
         name = details_name(definition.name)
-        spec.components.schema(name, schema=definition.details_schema)
-        spec.components.schemas[name]["description"] = (
+        schema = definition.details_schema
+        spec.components.schema(name, schema=schema)
+        component = spec.components.schemas[name]
+        component["description"] = (
             f"`details` when `type` is `{definition.name}` ({definition.legal_basis})."
         )
         refs[definition.name] = {"$ref": f"#/components/schemas/{name}"}
@@ -167,63 +186,13 @@ def add_request_schema(spec: APISpec, plugin: MarshmallowPlugin) -> None:
         # anyOf, not oneOf: several types accept `{}`, which oneOf would reject
         "anyOf": list(refs.values()),
     }
-    envelope["allOf"] = [
-        {
-            "if": {"properties": {"type": {"const": type_name}}, "required": ["type"]},
-            "then": {"properties": {"details": ref}},
-        }
+    # one branch per type (exactly one matches: `type` is required); plainer than if/then,
+    # which tools that generate requests from the document do not all support
+    envelope["oneOf"] = [
+        {"properties": {"type": {"const": type_name}, "details": ref}}
         for type_name, ref in refs.items()
     ]
+    for branch, name in zip(envelope["oneOf"], map(details_name, refs), strict=True):
+        if spec.components.schemas[name].get("required"):  # an absent `details` is `{}`
+            branch["required"] = ["details"]
     spec.components.schema("NewRequest", envelope)
-
-
-def json_content(schema: str) -> dict:
-    return {"application/json": {"schema": schema}}
-
-
-def error_response(description: str) -> dict:
-    return {"description": description, "content": json_content("Error")}
-
-
-def create_operation() -> dict:
-    return {
-        "operationId": "createRequest",
-        "summary": "Submit a data-subject request",
-        "description": "Stores the request as `unverified` and emails the subject a link to "
-        "confirm it; the legal clock runs from receipt. No authentication; "
-        "rate-limited per client IP and per email address.",
-        "requestBody": {"required": True, "content": json_content("NewRequest")},
-        "responses": {
-            "201": {
-                "description": "Request stored; confirmation email queued.",
-                "content": json_content("Created"),
-            },
-            "400": error_response("The body is not valid UTF-8 JSON (`invalid_json`)."),
-            "413": error_response("The body is larger than the server accepts."),
-            "415": error_response("The body is not declared `application/json`."),
-            "422": error_response(
-                "The request is invalid (`validation_error`); "
-                "`fields` says what to fix, by dotted path."
-            ),
-            "429": {
-                **error_response("Too many submissions; retry later."),
-                "headers": {
-                    "Retry-After": {
-                        "description": "Seconds to wait.",
-                        "schema": {"type": "integer"},
-                    }
-                },
-            },
-        },
-    }
-
-
-def health_operation() -> dict:
-    return {
-        "operationId": "health",
-        "summary": "State of the database and Redis",
-        "responses": {
-            "200": {"description": "Both answer.", "content": json_content("Health")},
-            "503": {"description": "At least one is down.", "content": json_content("Health")},
-        },
-    }

@@ -11,23 +11,29 @@ from flask_babel import gettext as _
 from dsr.export.errors import PackUnavailable
 from dsr.extensions import db
 from dsr.release import answer
+from dsr.web import schemas
 from dsr.web.api import ApiError
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.downloads import pack_response
-from dsr.web.staff_api import HANDLER, bp, iso_or_none, request_or_404
-
-
-def release_json(req) -> dict:
-    return {
-        "ref": req.ref,
-        "status": req.status,
-        "release_requested_at": iso_or_none(req.release_requested_at),
-        "released_at": iso_or_none(req.released_at),
-        "release_error": req.release_error,
-    }
+from dsr.web.staff_api import HANDLER, bp, request_or_404
 
 
 @bp.post("/requests/<ref>/release")
+@documented(
+    "releaseAnswer",
+    "Release the answer (staff: handler and above)",
+    "Queues the build of the answer pack (for access: the letter and the data, less what "
+    "was left out). Once built, the person is mailed a download link in their language "
+    "and the request becomes `completed`; a build that fails leaves it in `review` with "
+    "`release_error`, and it can be released again. Pressing twice builds one pack.",
+    responses={
+        202: ("Release queued.", schemas.Release),
+        404: NOT_FOUND,
+        409: "Not in review (`not_in_review`), a withheld answer awaits a decision "
+        "(`withheld_pending`), or the type has no pack (`no_answer`).",
+    },
+)
 @token_required(HANDLER)
 def release(ref: str):
     """Ask for the answer's release (202): built, mailed, then `completed`, by a job."""
@@ -40,10 +46,23 @@ def release(ref: str):
     db.session.commit()
     if enqueue:
         answer.enqueue_release(req.id)
-    return jsonify(release_json(req)), 202
+    return jsonify(schemas.RELEASE.dump(req)), 202
 
 
 @bp.get("/requests/<ref>/export")
+@documented(
+    "exportAnswer",
+    "The released answer pack (staff: handler and above)",
+    "The ZIP the person downloads (the person's data: viewers may not). Each download is "
+    "an audit event.",
+    responses={
+        200: {
+            "description": "The pack.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: "No such request, or no pack yet (`no_pack`).",
+    },
+)
 @token_required(HANDLER)
 def export(ref: str):
     """The released pack, streamed (an audit event)."""

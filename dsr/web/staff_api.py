@@ -10,14 +10,15 @@ path is here.
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from dsr import audit, caseload, processing
+import workflows
+from dsr import caseload, processing, status
 from dsr.extensions import csrf, db
-from dsr.identity import claims, withheld
-from dsr.models import AuditEvent, DataRequest, StaffRole, Task
+from dsr.models import DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
-from dsr.web.api import ApiError, handle_api_error, iso_utc
+from dsr.web import schemas
+from dsr.web.api import ApiError, handle_api_error
+from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
-from dsr.web.decide_json import desk_fields
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -39,102 +40,9 @@ def api_error(exc: ApiError):
     return response, status
 
 
-def iso_or_none(moment) -> str | None:
-    return iso_utc(moment) if moment is not None else None
-
-
-def summary(req: DataRequest, today) -> dict:
-    """A request as the list shows it; days counted from `today`, local time."""
-    left = caseload.days_left(req, today)
-    return {
-        "ref": req.ref,
-        "type": req.type,
-        "status": req.status,
-        "received_at": iso_utc(req.received_at),
-        "due_at": iso_utc(req.effective_due_at),
-        "days_left": left,
-        "overdue": left is not None and left < 0,
-    }
-
-
-def task_json(task: Task) -> dict:
-    return {
-        "id": task.id,
-        "connector": task.connector,
-        "action": task.action,
-        "status": task.status,
-        "attempts": task.attempts,
-        "last_error": task.last_error,
-        "outcome": task.outcome,
-        "record_counts": task.record_counts or {},
-        "created_at": iso_utc(task.created_at),
-        "started_at": iso_or_none(task.started_at),
-        "finished_at": iso_or_none(task.finished_at),
-    }
-
-
-def identifier_json(ident: claims.Identifier) -> dict:
-    """An identifier besides the email and its proof (`claimed` until proven)."""
-    claim = ident.claim
-    return {
-        "kind": ident.kind,
-        "value": ident.value,
-        "status": ident.status,
-        "method": claim.method if claim else None,
-        "decided_by": claim.decided_by if claim else None,
-        "decided_at": iso_or_none(claim.decided_at) if claim else None,
-        "note": claim.note if claim else None,
-    }
-
-
-def withheld_json(answer) -> dict | None:
-    """What a task's answer had withheld for carrying another email, and what became of it."""
-    if answer is None:
-        return None
-    return {
-        "status": answer.status,
-        "record_counts": answer.record_counts,
-        "other_email": answer.mismatched,
-        "decided_by": answer.decided_by,
-    }
-
-
-def event_json(event: AuditEvent) -> dict:
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "actor": event.actor,
-        "created_at": iso_utc(event.created_at),
-        "data": event.data or {},
-    }
-
-
 def detail(req: DataRequest) -> dict:
     """A request with its tasks, its identifiers' proofs and its audit events."""
-    held = withheld.for_request(req)
-    return {
-        "ref": req.ref,
-        "type": req.type,
-        "status": req.status,
-        "email": req.email,
-        "name": req.name,
-        "language": req.language,
-        "identifiers": req.identifiers or {},
-        "details": req.details or {},
-        "decisions": req.decisions or {},
-        "restricted_at": iso_or_none(req.restricted_at),
-        "restriction_lift_notified_at": iso_or_none(req.restriction_lift_notified_at),
-        "restriction_lifted_at": iso_or_none(req.restriction_lifted_at),
-        "received_at": iso_utc(req.received_at),
-        "verified_at": iso_or_none(req.verified_at),
-        "due_at": iso_utc(req.effective_due_at),
-        "identity": [identifier_json(ident) for ident in claims.identifiers(req)],
-        "tasks": [
-            {**task_json(task), "withheld": withheld_json(held.get(task.id))} for task in req.tasks
-        ],
-        "events": [event_json(event) for event in audit.events_for(req.id)],
-        **desk_fields(req),
-    }
+    return schemas.REQUEST_DETAIL.dump(req)
 
 
 def request_or_404(ref: str) -> DataRequest:
@@ -144,7 +52,53 @@ def request_or_404(ref: str) -> DataRequest:
     return found
 
 
+def query_parameter(name: str, description: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
+#: the queue's filters (`caseload.parse_filters`)
+FILTERS = [
+    query_parameter(
+        "status",
+        "A status, or `all`; by default every status that is not final.",
+        {"type": "string", "enum": ["all", *(str(s) for s in status.RequestStatus)]},
+    ),
+    query_parameter("type", "A request type.", {"type": "string", "enum": workflows.names()}),
+    query_parameter(
+        "overdue",
+        "`true`: only overdue requests; `false`: none of them.",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
+    query_parameter(
+        "restricted",
+        "`true`: only requests whose restriction (Art. 18) is in force, closed ones "
+        "included unless `status` says otherwise.",
+        {"type": "string", "enum": ["true"]},
+    ),
+    query_parameter(
+        "page",
+        "From 1.",
+        {"type": "integer", "minimum": 1, "maximum": caseload.MAX_PAGE, "default": 1},
+    ),
+    query_parameter(
+        "per_page",
+        "Up to 100.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 25},
+    ),
+]
+
+
 @bp.get("/requests")
+@documented(
+    "listRequests",
+    "The queue of requests (staff: viewer and above)",
+    "Requests by deadline, earliest first; by default every request not closed.",
+    parameters=FILTERS,
+    responses={
+        200: ("One page.", schemas.RequestList),
+        422: "A filter has a value that means nothing; `fields` names it.",
+    },
+)
 @token_required(VIEWER)
 def list_requests():
     """The queue: filters `status`, `type`, `overdue`; `page`, `per_page` (up to 100)."""
@@ -154,19 +108,34 @@ def list_requests():
         raise ApiError(
             422, "validation_error", _("Some filters have values that mean nothing."), exc.fields
         ) from exc
-    page = caseload.search(filters)
-    today = caseload.local_today()
-    items = [summary(req, today) for req in page.items]
-    return jsonify(items=items, page=page.page, per_page=page.per_page, total=page.total)
+    return jsonify(schemas.REQUEST_LIST.dump(caseload.search(filters)))
 
 
 @bp.get("/requests/<ref>")
+@documented(
+    "readRequest",
+    "A request with its tasks and audit events (staff: viewer and above)",
+    "What the case page shows, as JSON.",
+    responses={200: ("The request.", schemas.RequestDetail), 404: NOT_FOUND},
+)
 @token_required(VIEWER)
 def read_request(ref: str):
     return jsonify(detail(request_or_404(ref)))
 
 
 @bp.post("/requests/<ref>/start")
+@documented(
+    "startProcessing",
+    "Start processing an open request (staff: handler and above)",
+    "open -> processing: one task per system and action the request's type asks for, "
+    "queued at once.",
+    responses={
+        200: ("Started.", schemas.RequestDetail),
+        404: NOT_FOUND,
+        409: "The request is not `open` (`not_open`), or a handler must decide first "
+        "(`decision_needed`).",
+    },
+)
 @token_required(HANDLER)
 def start(ref: str):
     """open -> processing: plan the tasks and queue them."""
@@ -185,6 +154,17 @@ def start(ref: str):
 
 
 @bp.post("/tasks/<task_id>/retry")
+@documented(
+    "retryTask",
+    "Run a failed task again (staff: handler and above)",
+    "The task is queued again with a fresh count of attempts; a request in `review` "
+    "goes back to `processing`.",
+    responses={
+        200: ("Queued again.", schemas.Task),
+        404: "No task with this id (`not_found`).",
+        409: "The task is not `failed`, or its request is closed.",
+    },
+)
 @token_required(HANDLER)
 def retry(task_id: str):
     """A failed task runs again."""
@@ -196,4 +176,4 @@ def retry(task_id: str):
     except processing.NotAllowed as exc:
         db.session.rollback()
         raise ApiError(409, "not_allowed", str(exc)) from exc
-    return jsonify(task_json(task))
+    return jsonify(schemas.TASK.dump(task))
