@@ -32,7 +32,7 @@ class DataRequest(db.Model):
     identifiers: Mapped[dict] = mapped_column(JSON, default=dict)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(8))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: end of the last day to answer, in the controller's time zone, stored in UTC
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -70,6 +70,11 @@ class DataRequest(db.Model):
     restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     restriction_lift_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     restriction_lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the handler or admin who looks after the case (`dsr.assignment`); None: nobody yet
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    assignee: Mapped["StaffUser | None"] = relationship()  # noqa: F821 - dsr.models.staff
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

@@ -9,8 +9,10 @@ def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
     # decisions_api, identity_api, left_out_api, release_api, transmit_api, staff_decisions,
     # staff_identity and staff_release add their views to staff_api's and staff's blueprints
+    # (so do assign_api, staff_assign and staff_dashboard)
     from dsr.web import (
         api,
+        assign_api,  # noqa: F401
         auth,
         callbacks,
         decisions_api,  # noqa: F401
@@ -20,6 +22,8 @@ def init_app(app: Flask) -> None:
         release_api,  # noqa: F401
         staff,
         staff_api,
+        staff_assign,  # noqa: F401
+        staff_dashboard,  # noqa: F401
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401
         staff_release,  # noqa: F401

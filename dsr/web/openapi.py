@@ -122,11 +122,12 @@ def build(base_url: str) -> dict:
     spec.components.schema("Health", HEALTH)
     add_request_schema(spec, plugin)
     # they build on this module's helpers
-    from dsr.web import openapi_decisions, openapi_release, openapi_staff
+    from dsr.web import openapi_assign, openapi_decisions, openapi_release, openapi_staff
 
     openapi_staff.add(spec)
     openapi_release.add(spec)
     openapi_decisions.add(spec)
+    openapi_assign.add(spec)
     spec.path(
         path="/requests",
         operations={"post": create_operation(), "get": openapi_staff.list_operation()},

@@ -21,11 +21,25 @@ REQUEST = {
     "status": STATUS,
     "received_at": DATE_TIME,
     "due_at": {**DATE_TIME, "description": "The deadline in force (extended, if it was)."},
+    "assignee": {
+        "type": ["string", "null"],
+        "format": "email",
+        "description": "The email of the handler or admin the case is assigned to; null: nobody.",
+    },
 }
 
 REQUEST_SUMMARY = {
     "type": "object",
-    "required": ["ref", "type", "status", "received_at", "due_at", "days_left", "overdue"],
+    "required": [
+        "ref",
+        "type",
+        "status",
+        "received_at",
+        "due_at",
+        "assignee",
+        "days_left",
+        "overdue",
+    ],
     "properties": {
         **REQUEST,
         "days_left": {
@@ -253,6 +267,21 @@ def list_operation() -> dict:
             "`true`: only requests whose restriction (Art. 18) is in force, closed ones "
             "included unless `status` says otherwise.",
             {"type": "string", "enum": ["true"]},
+        ),
+        query_parameter(
+            "q",
+            "Text searched in the reference, the email and the name, whatever the case.",
+            {"type": "string", "maxLength": 254},
+        ),
+        query_parameter(
+            "assignee",
+            "`mine`: assigned to the token's account; `none`: to nobody; or a staff email.",
+            {"type": "string"},
+        ),
+        query_parameter(
+            "due",
+            "`week`: a running deadline within 7 days (today included).",
+            {"type": "string", "enum": ["week"]},
         ),
         query_parameter("page", "From 1.", {"type": "integer", "minimum": 1, "default": 1}),
         query_parameter(

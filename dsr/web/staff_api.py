@@ -53,7 +53,12 @@ def summary(req: DataRequest, today) -> dict:
         "due_at": iso_utc(req.effective_due_at),
         "days_left": left,
         "overdue": left is not None and left < 0,
+        "assignee": assignee_email(req),
     }
+
+
+def assignee_email(req: DataRequest) -> str | None:
+    return req.assignee.email if req.assignee else None
 
 
 def task_json(task: Task) -> dict:
@@ -127,6 +132,7 @@ def detail(req: DataRequest) -> dict:
         "received_at": iso_utc(req.received_at),
         "verified_at": iso_or_none(req.verified_at),
         "due_at": iso_utc(req.effective_due_at),
+        "assignee": assignee_email(req),
         "identity": [identifier_json(ident) for ident in claims.identifiers(req)],
         "tasks": [
             {**task_json(task), "withheld": withheld_json(held.get(task.id))} for task in req.tasks
@@ -145,14 +151,15 @@ def request_or_404(ref: str) -> DataRequest:
 @bp.get("/requests")
 @token_required(VIEWER)
 def list_requests():
-    """The queue: filters `status`, `type`, `overdue`; `page`, `per_page` (up to 100)."""
+    """The queue: search `q`; filters `status`, `type`, `overdue`, `restricted`, `due`,
+    `assignee` (`mine`: the token's account); `page`, `per_page` (up to 100)."""
     try:
         filters = caseload.parse_filters(request.args, max_per_page=MAX_PER_PAGE)
     except caseload.FilterError as exc:
         raise ApiError(
             422, "validation_error", _("Some filters have values that mean nothing."), exc.fields
         ) from exc
-    page = caseload.search(filters)
+    page = caseload.search(filters, me=g.api_user.id)
     today = caseload.local_today()
     items = [summary(req, today) for req in page.items]
     return jsonify(items=items, page=page.page, per_page=page.per_page, total=page.total)
