@@ -8,8 +8,9 @@ figures over time cover the chart's twelve months: the current month, local
 time, and the eleven before it. Days to answer are whole days (24 hours)
 from receipt to answer, pauses included.
 
-Every figure is counted by the database (indexes on the status, the receipt
-and the closing date), so the page stays quick with a large caseload.
+Every figure is counted by the database (an index on the receipt, and one on
+the status and closing date that holds every column the answers' figures
+read), so the page stays quick with a large caseload.
 """
 
 from collections import Counter
@@ -133,26 +134,32 @@ def answered_between(start: datetime, end: datetime):
     )
 
 
-def on_time_counts(start: datetime, end: datetime) -> tuple[int, int]:
-    """Requests answered in [start, end), and how many of them by their deadline."""
-    on_time = DataRequest.closed_at <= caseload.effective_due()
-    query = select(func.count(), func.coalesce(func.sum(case((on_time, 1), else_=0)), 0))
-    answered, in_time = db.session.execute(query.where(answered_between(start, end))).one()
-    return answered, in_time
+@dataclass(frozen=True)
+class Answers:
+    """The requests answered over a span: how many, how many on time, and per type the
+    number of whole days each took (days -> how many)."""
+
+    total: int
+    on_time: int
+    days: dict[str, Counter]
 
 
-def median_days(start: datetime, end: datetime) -> dict[str, float | None]:
-    """Per type, the median of whole days from receipt to answer, for answers in [start, end)."""
+def answers(start: datetime, end: datetime) -> Answers:
+    """The requests answered in [start, end), read in one pass (a covering index)."""
     days = elapsed_days(DataRequest.received_at, DataRequest.closed_at)
+    on_time = case((DataRequest.closed_at <= caseload.effective_due(), 1), else_=0)
     query = (
-        select(DataRequest.type, days, func.count())
+        select(DataRequest.type, days, on_time, func.count())
         .where(answered_between(start, end))
-        .group_by(DataRequest.type, days)
+        .group_by(DataRequest.type, days, on_time)
     )
+    total = in_time = 0
     histograms: dict[str, Counter] = {name: Counter() for name in workflows.names()}
-    for type_name, elapsed, count in db.session.execute(query):
-        histograms.setdefault(type_name, Counter())[elapsed] = count
-    return {name: histogram_median(counts) for name, counts in histograms.items()}
+    for type_name, elapsed, punctual, count in db.session.execute(query):
+        histograms.setdefault(type_name, Counter())[elapsed] += count
+        total += count
+        in_time += count if punctual else 0
+    return Answers(total, in_time, histograms)
 
 
 def histogram_median(counts: Counter) -> float | None:
@@ -178,15 +185,15 @@ def figures(now: datetime | None = None) -> Figures:
     starts = month_starts(today)
     bounds = [local_midnight_utc(day) for day in starts]
     overdue = select(func.count()).where(caseload.overdue_condition(today))
-    answered, in_time = on_time_counts(bounds[0], bounds[-1])
+    answered = answers(bounds[0], bounds[-1])
     received = per_month(DataRequest.received_at, bounds)
     closed = per_month(DataRequest.closed_at, bounds, DataRequest.status.in_(ANSWERED))
     return Figures(
         open_cases=open_cases(),
         overdue=db.session.scalar(overdue),
         since=starts[0],
-        answered=answered,
-        answered_on_time=in_time,
-        median_days=median_days(bounds[0], bounds[-1]),
+        answered=answered.total,
+        answered_on_time=answered.on_time,
+        median_days={name: histogram_median(days) for name, days in answered.days.items()},
         months=[Month(*row) for row in zip(starts[:-1], received, closed, strict=True)],
     )

@@ -13,8 +13,10 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+import workflows
 from dsr.accountability import BATCH, Entry, entries
 from dsr.export.csv_table import BOM, neutralise
+from dsr.status import RequestStatus
 from dsr.templating import type_title
 from dsr.web.staff_text import status_label
 
@@ -34,18 +36,25 @@ def iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
 
-def row(entry: Entry, yes: str, no: str) -> list[str]:
-    verdict = "" if entry.on_time is None else (yes if entry.on_time else no)
-    return [
-        entry.ref,
-        type_title(entry.type),
-        iso(entry.received),
-        iso(entry.due),
-        iso(entry.extended_to),
-        iso(entry.answered),
-        status_label(entry.status),
-        verdict,
-    ]
+class Words:
+    """The register's words in the reader's language, each looked up once."""
+
+    def __init__(self):
+        self.types = {name: type_title(name) for name in workflows.names()}
+        self.statuses = {str(status): status_label(status) for status in RequestStatus}
+        self.verdicts = {None: "", True: _("yes"), False: _("no")}
+
+    def row(self, entry: Entry) -> list[str]:
+        return [
+            entry.ref,
+            self.types.get(entry.type) or type_title(entry.type),
+            iso(entry.received),
+            iso(entry.due),
+            iso(entry.extended_to),
+            iso(entry.answered),
+            self.statuses[entry.status],
+            self.verdicts[entry.on_time],
+        ]
 
 
 def chunks() -> Iterator[str]:
@@ -54,9 +63,9 @@ def chunks() -> Iterator[str]:
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow([str(title) for title in COLUMNS])
-    yes, no = _("yes"), _("no")
+    words = Words()
     for n, entry in enumerate(entries(), start=1):
-        writer.writerow([neutralise(value) for value in row(entry, yes, no)])
+        writer.writerow([neutralise(value) for value in words.row(entry)])
         if n % BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -142,12 +142,13 @@ def queue():
             "staff/queue.html", errors=exc.fields, page=None, filters=None, assignable=[]
         )
         return page, 400
+    counts = caseload.status_counts(filters, me=current_user.id)
     return render_template(
         "staff/queue.html",
         errors={},
         filters=filters,
-        page=caseload.search(filters, me=current_user.id),
-        counts=caseload.status_counts(filters, me=current_user.id),
+        page=caseload.search(filters, me=current_user.id, counts=counts),
+        counts=counts,
         assignable=assignment.assignable_staff(),
         today=caseload.local_today(),
         page_url=page_url,

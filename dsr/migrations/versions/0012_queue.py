@@ -1,4 +1,4 @@
-"""queue: a request's assignee, and an index on the receipt for the dashboard's months
+"""queue: a request's assignee; indexes for the queue's filters and the dashboard
 
 Revision ID: 0012_queue
 Revises: 0011
@@ -26,14 +26,26 @@ def upgrade():
             ["id"],
             ondelete="SET NULL",
         )
-        batch_op.create_index(batch_op.f("ix_requests_assignee_id"), ["assignee_id"], unique=False)
+        batch_op.create_index(
+            "ix_requests_assignee_id_status", ["assignee_id", "status"], unique=False
+        )
+        batch_op.drop_index("ix_requests_type")
+        batch_op.create_index("ix_requests_type_status", ["type", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_requests_received_at"), ["received_at"], unique=False)
+        batch_op.create_index(
+            "ix_requests_answers",
+            ["status", "closed_at", "type", "received_at", "due_at", "extended_due_at"],
+            unique=False,
+        )
 
 
 def downgrade():
     with op.batch_alter_table("requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_requests_answers")
         batch_op.drop_index(batch_op.f("ix_requests_received_at"))
-        batch_op.drop_index(batch_op.f("ix_requests_assignee_id"))
+        batch_op.drop_index("ix_requests_type_status")
+        batch_op.create_index("ix_requests_type", ["type"], unique=False)
+        batch_op.drop_index("ix_requests_assignee_id_status")
         batch_op.drop_constraint(
             batch_op.f("fk_requests_assignee_id_staff_users"), type_="foreignkey"
         )
