@@ -156,7 +156,16 @@ def test_list_shape_and_order(app, api):
     body = api("viewer").get(LIST).get_json()
     assert (body["page"], body["per_page"], body["total"]) == (1, 25, 2)
     first, second = body["items"]
-    assert set(first) == {"ref", "type", "status", "received_at", "due_at", "days_left", "overdue"}
+    assert set(first) == {
+        "ref",
+        "type",
+        "status",
+        "received_at",
+        "due_at",
+        "days_left",
+        "overdue",
+        "assignee",
+    }
     assert (first["ref"], first["status"], first["days_left"], first["overdue"]) == (
         late,
         "processing",
@@ -225,7 +234,7 @@ def test_read_a_case(app, run_jobs, api):
     assert set(body) == {
         "ref", "type", "status", "email", "name", "language", "identifiers", "details",
         "decisions", "restricted_at", "restriction_lift_notified_at", "restriction_lifted_at",
-        "received_at", "verified_at", "due_at", "identity", "tasks", "events",
+        "received_at", "verified_at", "due_at", "assignee", "identity", "tasks", "events",
         "notes", "duplicates", "merged_into",
     }  # fmt: skip
     assert (body["ref"], body["status"], body["email"]) == (ref, "processing", "alice@example.org")

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dsr.extensions import db
@@ -22,17 +22,34 @@ class DataRequest(db.Model):
     """
 
     __tablename__ = "requests"
+    __table_args__ = (
+        #: the dashboard's answers over time: a status, a range of closing dates, and every
+        #: column their figures read, so that they come from the index alone
+        Index(
+            "ix_requests_answers",
+            "status",
+            "closed_at",
+            "type",
+            "received_at",
+            "due_at",
+            "extended_due_at",
+        ),
+        #: the queue's filter by right: one type's cases in some statuses
+        Index("ix_requests_type_status", "type", "status"),
+        #: the queue's "mine": one account's cases in some statuses
+        Index("ix_requests_assignee_id_status", "assignee_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(20), unique=True)
-    type: Mapped[str] = mapped_column(String(32), index=True)
+    type: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200))
     identifiers: Mapped[dict] = mapped_column(JSON, default=dict)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(8))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: end of the last day to answer, in the controller's time zone, stored in UTC
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -72,6 +89,11 @@ class DataRequest(db.Model):
     restriction_lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: a duplicate merged by a handler (`dsr.duplicates`): the request that answers for it
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    #: the handler or admin who looks after the case (`dsr.assignment`); None: nobody yet
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    assignee: Mapped["StaffUser | None"] = relationship()  # noqa: F821 - dsr.models.staff
 
     pauses: Mapped[list["ClockPause"]] = relationship(
         back_populates="request", order_by="ClockPause.started_at", cascade="all, delete-orphan"

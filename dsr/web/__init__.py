@@ -7,13 +7,15 @@ from dsr.web import errors, headers, proxy
 
 def init_app(app: Flask) -> None:
     """Register every blueprint; the development pages (the outbox) only in development."""
-    # ask_api, decide_api, decisions_api, identity_api, left_out_api, release_api,
-    # transmit_api, staff_ask, staff_decide, staff_decisions, staff_identity, staff_release
-    # and subject_answer add their views to staff_api's, staff's and subject's blueprints;
-    # staff_password and staff_users (user administration) theirs to staff's
+    # ask_api, assign_api, decide_api, decisions_api, identity_api, left_out_api,
+    # release_api, transmit_api, staff_ask, staff_assign, staff_dashboard, staff_decide,
+    # staff_decisions, staff_identity, staff_release and subject_answer add their views to
+    # staff_api's, staff's and subject's blueprints; staff_password and staff_users (user
+    # administration) theirs to staff's
     from dsr.web import (
         api,
         ask_api,  # noqa: F401
+        assign_api,  # noqa: F401
         auth,
         callbacks,
         decide_api,  # noqa: F401
@@ -25,6 +27,8 @@ def init_app(app: Flask) -> None:
         staff,
         staff_api,
         staff_ask,  # noqa: F401
+        staff_assign,  # noqa: F401
+        staff_dashboard,  # noqa: F401
         staff_decide,  # noqa: F401
         staff_decisions,  # noqa: F401
         staff_identity,  # noqa: F401

@@ -155,6 +155,22 @@ class Health(Schema):
 # --- the queue and a case --------------------------------------------------------------
 
 
+def assignee_email(req) -> str | None:
+    return req.assignee.email if req.assignee else None
+
+
+def assignee_field() -> "ComputedString":
+    return ComputedString(
+        assignee_email,
+        required=True,
+        allow_none=True,
+        metadata={
+            "format": "email",
+            "description": "The handler or admin the case is assigned to; null: nobody.",
+        },
+    )
+
+
 def is_overdue(req) -> bool:
     left = caseload.days_left(req)
     return left is not None and left < 0
@@ -173,6 +189,7 @@ class RequestSummary(RequestBase):
         },
     )
     overdue = ComputedBoolean(is_overdue, required=True)
+    assignee = assignee_field()
 
 
 class RequestList(Schema):
@@ -311,6 +328,7 @@ class RequestDetail(RequestBase):
     restriction_lift_notified_at = nullable_time()
     restriction_lifted_at = nullable_time()
     verified_at = nullable_time()
+    assignee = assignee_field()
     identity = ComputedList(claims.identifiers, fields.Nested(Identifier), required=True)
     tasks = fields.List(fields.Nested(Task), required=True)
     events = ComputedList(events_of, fields.Nested(Event), required=True)

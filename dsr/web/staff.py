@@ -24,6 +24,7 @@ from flask_login import current_user, login_user, logout_user
 
 import workflows
 from dsr import (
+    assignment,
     audit,
     caseload,
     decisions,
@@ -139,15 +140,21 @@ def queue():
     try:
         filters = caseload.parse_filters(request.args)
     except caseload.FilterError as exc:
-        page = render_template("staff/queue.html", errors=exc.fields, page=None, filters=None)
+        page = render_template(
+            "staff/queue.html", errors=exc.fields, page=None, filters=None, assignable=[]
+        )
         return page, 400
+    counts = caseload.status_counts(filters, me=current_user.id)
     return render_template(
         "staff/queue.html",
         errors={},
         filters=filters,
-        page=caseload.search(filters),
+        page=caseload.search(filters, me=current_user.id, counts=counts),
+        counts=counts,
+        assignable=assignment.assignable_staff(),
         today=caseload.local_today(),
         page_url=page_url,
+        status_url=status_url,
     )
 
 
@@ -155,6 +162,12 @@ def page_url(number: int) -> str:
     """This queue, same filters, another page."""
     args = {key: value for key, value in request.args.items() if key != "page"}
     return url_for("staff.queue", **args, page=number)
+
+
+def status_url(status: str) -> str:
+    """This queue, same filters, one status, from the first page."""
+    args = {key: value for key, value in request.args.items() if key not in ("page", "status")}
+    return url_for("staff.queue", **args, status=status)
 
 
 # --- a case ---------------------------------------------------------------

@@ -76,6 +76,22 @@ FILTERS = [
         {"type": "string", "enum": ["true"]},
     ),
     query_parameter(
+        "q",
+        "Text searched in the reference, the email and the name, whatever the case.",
+        {"type": "string", "maxLength": caseload.MAX_SEARCH},
+    ),
+    query_parameter(
+        "assignee",
+        "`mine`: assigned to the token's account; `none`: to nobody; or a staff member's email "
+        "(an address no account has matches nothing).",
+        {"type": "string", "maxLength": 254},
+    ),
+    query_parameter(
+        "due",
+        "`week`: a running deadline within 7 days (today included).",
+        {"type": "string", "enum": [caseload.DUE_WEEK]},
+    ),
+    query_parameter(
         "page",
         "From 1.",
         {"type": "integer", "minimum": 1, "maximum": caseload.MAX_PAGE, "default": 1},
@@ -101,14 +117,15 @@ FILTERS = [
 )
 @token_required(VIEWER)
 def list_requests():
-    """The queue: filters `status`, `type`, `overdue`; `page`, `per_page` (up to 100)."""
+    """The queue: search `q`; filters `status`, `type`, `overdue`, `restricted`, `due`,
+    `assignee` (`mine`: the token's account); `page`, `per_page` (up to 100)."""
     try:
         filters = caseload.parse_filters(request.args, max_per_page=MAX_PER_PAGE)
     except caseload.FilterError as exc:
         raise ApiError(
             422, "validation_error", _("Some filters have values that mean nothing."), exc.fields
         ) from exc
-    return jsonify(schemas.REQUEST_LIST.dump(caseload.search(filters)))
+    return jsonify(schemas.REQUEST_LIST.dump(caseload.search(filters, me=g.api_user.id)))
 
 
 @bp.get("/requests/<ref>")
