@@ -128,6 +128,8 @@ def search_filters(args: Mapping[str, str], errors: dict) -> tuple[str, str, str
     if len(q) > MAX_SEARCH:
         errors["q"] = [_("Use at most %(max)d characters.", max=MAX_SEARCH)]
     assignee = args.get("assignee", "").strip().lower()  # an address nobody has: no case
+    if len(assignee) > MAX_SEARCH:
+        errors["assignee"] = [_("Use at most %(max)d characters.", max=MAX_SEARCH)]
     due = args.get("due", "")
     if due not in ("", DUE_WEEK):
         errors["due"] = [one_of([DUE_WEEK])]

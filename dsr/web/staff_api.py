@@ -84,7 +84,7 @@ FILTERS = [
         "assignee",
         "`mine`: assigned to the token's account; `none`: to nobody; or a staff member's email "
         "(an address no account has matches nothing).",
-        {"type": "string", "maxLength": 254},
+        {"type": "string", "maxLength": caseload.MAX_SEARCH},
     ),
     query_parameter(
         "due",
@@ -112,13 +112,23 @@ FILTERS = [
     parameters=FILTERS,
     responses={
         200: ("One page.", schemas.RequestList),
-        422: "A filter has a value that means nothing; `fields` names it.",
+        422: "A filter has a value that means nothing, or is not one of these; `fields` "
+        "names it.",
     },
 )
 @token_required(VIEWER)
 def list_requests():
     """The queue: search `q`; filters `status`, `type`, `overdue`, `restricted`, `due`,
     `assignee` (`mine`: the token's account); `page`, `per_page` (up to 100)."""
+    unknown = sorted(set(request.args) - {parameter["name"] for parameter in FILTERS})
+    if unknown:
+        message = _("Unknown filter.")
+        raise ApiError(
+            422,
+            "validation_error",
+            _("Some filters have values that mean nothing."),
+            {name: [message] for name in unknown},
+        )
     try:
         filters = caseload.parse_filters(request.args, max_per_page=MAX_PER_PAGE)
     except caseload.FilterError as exc:
