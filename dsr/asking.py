@@ -33,6 +33,7 @@ from dsr.operations import controller_settings, transition_to
 from dsr.processing import finish_if_done
 from dsr.release import answer as release
 from dsr.status import RequestStatus
+from workflows.fields import CONTROL, forbidden_characters
 
 S = RequestStatus
 #: where a question may be asked from, and so where an answer brings the request back to
@@ -155,6 +156,8 @@ def check_answer(text: str, uploads: list) -> str:
     text = (text or "").strip()
     if not text and not uploads:
         raise AnswerRefused(_("Write your answer, or choose a file to send."))
+    if forbidden_characters(text, multiline=True):
+        raise AnswerRefused(str(CONTROL))
     if len(text) > TEXT_LIMIT:
         raise AnswerRefused(
             _("Your answer may be %(limit)d characters long at most.", limit=TEXT_LIMIT)

@@ -70,6 +70,11 @@ def extend(request: DataRequest, reason: str, *, months: int = 2, actor: str) ->
         raise Refused("already_extended", _("The deadline was extended already: only once."))
     if months not in EXTENSION_MONTHS:
         raise DecisionError(_("An extension adds one or two months."))
+    if request.status_enum.pauses_clock:
+        raise Refused(
+            "wrong_status",
+            _("The clock is paused while the person is asked: extend once they have answered."),
+        )
     reason = clean_text(reason)
     if utcnow() > first_deadline(request):
         raise Refused(

@@ -26,6 +26,7 @@ from dsr.models import DataRequest, StaffUser
 from dsr.models.types import utcnow
 from dsr.operations import controller_settings
 from dsr.status import RequestStatus
+from workflows.fields import ONE_LINE, forbidden_characters
 
 #: `status` filter values besides a status: every status, or (the default) every open one
 ALL, NOT_FINAL = "all", ""
@@ -130,6 +131,9 @@ def search_filters(args: Mapping[str, str], errors: dict) -> tuple[str, str, str
     assignee = args.get("assignee", "").strip().lower()  # an address nobody has: no case
     if len(assignee) > MAX_SEARCH:
         errors["assignee"] = [_("Use at most %(max)d characters.", max=MAX_SEARCH)]
+    for name in ("q", "assignee"):  # as sent: trimming would hide a tab or a line break
+        if forbidden_characters(args.get(name, ""), multiline=False):
+            errors[name] = [str(ONE_LINE)]
     due = args.get("due", "")
     if due not in ("", DUE_WEEK):
         errors["due"] = [one_of([DUE_WEEK])]

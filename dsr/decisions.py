@@ -168,7 +168,22 @@ def decide_death_notice(request: DataRequest, *, heirs_rights: Iterable[str] = (
     if not documents.of_request(request):
         raise DecisionError(_("No document has been sent yet: nothing can be checked."))
     deceased_email = details.get("deceased_email")
-    directive = directives.in_force(deceased_email) if deceased_email else None
+    if not deceased_email:
+        raise DecisionError(
+            _(
+                "The notice gives no email address of the deceased: their directives cannot "
+                "be looked up, nor their data found. Ask the requester for it."
+            )
+        )
+    directive = directives.in_force(deceased_email)
+    died = details.get("date_of_death")
+    if directive is not None and died and directive.registered_at.date().isoformat() > died:
+        raise DecisionError(
+            _(
+                "The directives of this address were registered after the date of death the "
+                "notice gives: check the documents and the address again."
+            )
+        )
     entry: dict = {"by": actor, "at": utcnow().isoformat(), "heirs_rights": []}
     if directive is not None:
         if directive.directive == "hand_over" and normalise_email(request.email) != normalise_email(

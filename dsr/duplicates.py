@@ -1,5 +1,6 @@
-"""Duplicates: requests from the same confirmed email address for the same right, one of
-them arriving while the other was open. The case page links them both ways; a handler
+"""Duplicates: requests from the same confirmed email address for the same right (and the
+same matter: the same deceased, changes, purposes; `SAME_DETAILS`), one of them arriving
+while the other was open. The case page links them both ways; a handler
 may merge one into the other: it is completed, pointing at the request that answers for
 it (`merged_into_id`), its unfinished tasks cancelled and its person told. Each merge is
 an audit event on both requests.
@@ -23,6 +24,26 @@ def overlap(a: DataRequest, b: DataRequest, now) -> bool:
     return a.verified_at <= (b.closed_at or now) and b.verified_at <= (a.closed_at or now)
 
 
+#: what else two requests of a type must share to be the same request twice: the deceased
+#: a notice is about, the changes asked, the purposes or processing objected to
+SAME_DETAILS = {
+    "post_mortem": ("mode", "deceased_email"),
+    "rectification": ("changes",),
+    "consent_withdrawal": ("purposes",),
+    "objection": ("basis", "processing"),
+    "portability": ("recipient_email",),
+}
+
+
+def same_matter(a: DataRequest, b: DataRequest) -> bool:
+    keys = SAME_DETAILS.get(a.type, ())
+    first, second = a.details or {}, b.details or {}
+    return all(
+        str(first.get(key, "")).strip().lower() == str(second.get(key, "")).strip().lower()
+        for key in keys
+    )
+
+
 def linked(request: DataRequest) -> list[DataRequest]:
     """The request's duplicates, oldest first: those merged into it or it into, and the
     other requests of its address and type whose time open overlapped its own."""
@@ -43,7 +64,7 @@ def linked(request: DataRequest) -> list[DataRequest]:
         for other in candidates
         if request.merged_into_id == other.id
         or other.merged_into_id == request.id
-        or overlap(request, other, now)
+        or (overlap(request, other, now) and same_matter(request, other))
     ]
 
 
@@ -60,6 +81,8 @@ def merge(duplicate: DataRequest, into: DataRequest, *, actor: str) -> None:
     """Merge `duplicate` into `into` (its duplicate, still open); the caller commits, then
     calls `send_notice`."""
     check_undecided(duplicate)
+    # held until the commit, so that `into` is not withdrawn or closed while this merges
+    db.session.refresh(into, with_for_update=True)
     if into not in mergeable_into(duplicate):
         raise Refused(
             "not_a_duplicate",

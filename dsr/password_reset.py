@@ -34,8 +34,10 @@ TEMPLATE = "password_reset"
 
 
 def fingerprint(user: StaffUser) -> str:
-    """What ties a link to the password it replaces (never the hash itself)."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+    """What ties a link to the password it replaces (never the hash itself) and to the
+    account's sessions: a deactivation ends them, and with them the links sent before."""
+    tied = f"{user.password_hash}:{user.session_version}"
+    return hashlib.sha256(tied.encode()).hexdigest()[:32]
 
 
 def link(user: StaffUser) -> str:

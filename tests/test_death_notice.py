@@ -3,6 +3,7 @@ real processes: Camille registers directives, then after her death the person sh
 or an heir, sends the notice and its documents; a handler checks them, and the engine
 erases her data (the legal hold kept) or hands it over to the designated person."""
 
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -50,7 +51,7 @@ def death_notice(engine, run_jobs, role: str, language: str = "fr") -> str:
         "requester_role": role,
         "deceased_name": f"{CAMILLE.first_name} {CAMILLE.last_name}",
         "deceased_email": CAMILLE.email,
-        "date_of_death": "2026-10-01",
+        "date_of_death": dt.date.today().isoformat(),  # after the directives, this morning
     }
     ref = submit_and_confirm(
         engine, run_jobs, email=LEA, type_="post_mortem", details=details, language=language

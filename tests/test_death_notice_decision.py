@@ -3,6 +3,7 @@ directives in force decide, a hand-over only for the person designated, the heir
 rights only for an heir without directives; nothing before the documents arrived."""
 
 import copy
+from datetime import UTC, datetime
 
 import pytest
 from fixtures_answers import by_ref, case_url, kinds, manual_system
@@ -56,6 +57,7 @@ def directives(app, directive: str, trusted: str | None = None) -> None:
                 directive=directive,
                 trusted_person_email=trusted,
                 trusted_person_name="Léa" if trusted else None,
+                registered_at=datetime(2025, 6, 1, tzinfo=UTC),  # before the death
             )
         )
         db.session.commit()
@@ -160,3 +162,30 @@ def test_what_each_execution_plans(planning_app, decision, planned):
             [billing] = [t for t in tasks if t.connector == "billing"]
             assert billing.details["keep"]  # the accounting legal hold
         db.session.rollback()
+
+
+def test_a_notice_without_the_deceaseds_email_is_not_carried_out(app, staff_tokens):
+    without = {key: value for key, value in NOTICE.items() if key != "deceased_email"}
+    ref = new_case(app, "open", type_="post_mortem", details=without)
+    assert send(app.test_client(), status_of(app, ref), PDF).status_code == 303
+    refused = decide(app, staff_tokens["handler"], ref, {"heirs_rights": ["close_accounts"]})
+    assert (
+        refused.status_code == 409 and "no email address" in refused.get_json()["error"]["message"]
+    )
+
+
+def test_directives_registered_after_the_date_of_death_are_not_applied(app, staff_tokens):
+    directives(app, "hand_over", trusted="lea@example.org")
+    ref = new_case(
+        app,
+        "open",
+        type_="post_mortem",
+        details={**NOTICE, "requester_role": "designated_person", "date_of_death": "2020-01-01"},
+        email="lea@example.org",
+    )
+    assert send(app.test_client(), status_of(app, ref), PDF).status_code == 303
+    refused = decide(app, staff_tokens["handler"], ref)
+    assert (
+        refused.status_code == 409
+        and "after the date of death" in refused.get_json()["error"]["message"]
+    )

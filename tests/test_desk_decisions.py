@@ -477,3 +477,53 @@ def test_the_demo_instance_adds_an_exemption():
     demo = load_instance(str(DEMO_CONFIG))
     exemptions.check(demo["exemptions"])
     assert [entry["id"] for entry in demo["exemptions"]] == ["aml_indirect_access"]
+
+
+# --- from the review: what must not pass ------------------------------------------------
+
+
+def test_requests_about_different_matters_are_no_duplicates(app, client, staff_tokens):
+    notice = {
+        "mode": "death_notice",
+        "requester_role": "heir",
+        "deceased_name": "Paul Martin",
+        "deceased_email": "paul@example.org",
+        "date_of_death": "2026-10-01",
+    }
+    paul = new_case(app, "open", type_="post_mortem", details=notice)
+    marie = new_case(
+        app,
+        "open",
+        type_="post_mortem",
+        details={**notice, "deceased_name": "Marie Martin", "deceased_email": "marie@example.org"},
+    )
+    token = staff_tokens["handler"]
+    assert read(client, token, paul)["duplicates"] == []
+    refused = api(client, token, marie, "merge", {"into": paul})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "not_a_duplicate"
+    again = new_case(app, "open", type_="post_mortem", details=notice)
+    assert [d["ref"] for d in read(client, token, paul)["duplicates"]] == [again]
+
+
+@pytest.mark.parametrize(
+    ("decision", "body"),
+    [
+        ("notes", {"text": "a\x00b"}),
+        ("ask", {"message": "Which\x00 account?"}),
+        ("close", {"reason": "By post\x00"}),
+        ("extend", {"reason": "\x00"}),
+    ],
+)
+def test_a_nul_character_is_refused_not_stored(app, client, staff_tokens, decision, body):
+    ref = new_case(app, "open")
+    response = api(client, staff_tokens["handler"], ref, decision, body)
+    assert response.status_code == 422
+    assert list(response.get_json()["error"]["fields"]) == list(body)
+    search = client.get("/api/v1/requests?q=a%00b", headers=bearer(staff_tokens["viewer"]))
+    assert search.status_code == 422 and list(search.get_json()["error"]["fields"]) == ["q"]
+
+
+def test_no_extension_while_the_person_is_asked(app, client, staff_tokens):
+    ref = new_case(app, "awaiting_subject", due_in_days=20)
+    response = api(client, staff_tokens["handler"], ref, "extend", {"reason": "Complex."})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "wrong_status"

@@ -48,6 +48,12 @@ PATH_PARAMETERS = {
     "decision": {"description": "What becomes of the withheld answer."},
 }
 
+#: the characters a `workflows.fields.Text` refuses, as a JSON Schema pattern's class
+ONE_LINE_REFUSED = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+MULTILINE_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+#: a query text on one line (`workflows.fields.forbidden_characters`)
+ONE_LINE_QUERY = rf"^[^{ONE_LINE_REFUSED}]*$"
+
 NOT_FOUND = "No request with this reference (`not_found`)."
 
 BODY_ERRORS = {

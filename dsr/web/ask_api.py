@@ -7,9 +7,7 @@ GET  /api/v1/requests/<ref>/questions  the questions, their answers and files
 """
 
 from flask import g, jsonify
-from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, validate
-from marshmallow import fields as f
+from marshmallow import Schema
 
 from dsr import asking
 from dsr.extensions import db
@@ -19,18 +17,11 @@ from dsr.web.api import ApiError, load_body
 from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, VIEWER, bp, detail, request_or_404
-
-
-def not_blank(text: str) -> None:
-    if not text.strip():
-        raise ValidationError(_("Write the question for the person."))
+from workflows.fields import Text
 
 
 class AskBody(Schema):
-    message = f.String(
-        required=True,
-        validate=[validate.Length(min=1, max=asking.TEXT_LIMIT), not_blank],
-    )
+    message = Text(asking.TEXT_LIMIT, required=True, multiline=True)
 
 
 @bp.post("/requests/<ref>/ask")

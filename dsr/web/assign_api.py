@@ -9,8 +9,7 @@ administrator. Handler role and above.
 """
 
 from flask import g, jsonify
-from marshmallow import Schema, validate
-from marshmallow import fields as f
+from marshmallow import Schema
 
 from dsr import assignment
 from dsr.extensions import db
@@ -20,10 +19,11 @@ from dsr.web.api import ApiError, load_body
 from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
+from workflows.fields import Text
 
 
 class Assignment(Schema):
-    email = f.String(required=True, allow_none=True, validate=validate.Length(min=1, max=254))
+    email = Text(254, required=True, allow_none=True)
 
 
 @bp.post("/requests/<ref>/assign")

@@ -26,19 +26,18 @@ from dsr.web.api import ApiError, load_body
 from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
-
-TEXT = validate.Length(min=1, max=TEXT_LIMIT)
+from workflows.fields import Text
 
 
 class Extension(Schema):
-    reason = f.String(required=True, validate=TEXT)
+    reason = Text(TEXT_LIMIT, required=True, multiline=True)
     months = f.Integer(load_default=2, validate=validate.OneOf(case_decisions.EXTENSION_MONTHS))
 
 
 class Refusal(Schema):
     ground = f.String(required=True, validate=validate.OneOf(list(exemptions.GROUNDS)))
-    exemption = f.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    explanation = f.String(required=True, validate=TEXT)
+    exemption = Text(100, load_default=None, allow_none=True)
+    explanation = Text(TEXT_LIMIT, required=True, multiline=True)
 
     @validates_schema
     def exemption_for_its_ground(self, data, **kwargs):
@@ -53,15 +52,15 @@ class Refusal(Schema):
 
 
 class Closure(Schema):
-    reason = f.String(required=True, validate=TEXT)
+    reason = Text(TEXT_LIMIT, required=True, multiline=True)
 
 
 class Note(Schema):
-    text = f.String(required=True, validate=validate.Length(min=1, max=notes.NOTE_LIMIT))
+    text = Text(notes.NOTE_LIMIT, required=True, multiline=True)
 
 
 class Merge(Schema):
-    into = f.String(required=True, validate=validate.Length(min=1, max=20))
+    into = Text(20, required=True)
 
 
 def decided(req, take) -> tuple:

@@ -12,10 +12,13 @@ from dsr import exemptions
 from dsr.decisions import TEXT_LIMIT
 from dsr.i18n import current_locale
 from dsr.notes import NOTE_LIMIT
+from dsr.web.staff_forms import plain_text
 
 
 def reasons(label, message) -> TextAreaField:
-    return TextAreaField(label, validators=[DataRequired(message), Length(max=TEXT_LIMIT)])
+    return TextAreaField(
+        label, validators=[DataRequired(message), Length(max=TEXT_LIMIT), plain_text]
+    )
 
 
 class ExtendForm(FlaskForm):
@@ -65,7 +68,7 @@ class CloseForm(FlaskForm):
 class NoteForm(FlaskForm):
     text = TextAreaField(
         _l("Note (staff only)"),
-        validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_LIMIT)],
+        validators=[DataRequired(_l("Write the note.")), Length(max=NOTE_LIMIT), plain_text],
     )
 
 

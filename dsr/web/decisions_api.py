@@ -29,24 +29,22 @@ from dsr.web.api import ApiError, load_body
 from dsr.web.apidoc import NOT_FOUND, documented
 from dsr.web.auth import token_required
 from dsr.web.staff_api import HANDLER, bp, detail, request_or_404
+from workflows.fields import Text
 from workflows.post_mortem import HEIRS_RIGHTS
 
-NAMES = f.List(
-    f.String(validate=validate.Length(max=200)), load_default=list, validate=validate.Length(max=50)
-)
-TEXT = validate.Length(min=1, max=decisions.TEXT_LIMIT)
+NAMES = f.List(Text(200), load_default=list, validate=validate.Length(max=50))
 
 
 class ChangeDecision(Schema):
     accepted = f.Boolean(required=True)
     fields = NAMES
-    reason = f.String(load_default=None, validate=TEXT)
+    reason = Text(decisions.TEXT_LIMIT, load_default=None, multiline=True)
 
 
 class ObjectionDecision(Schema):
     upheld = f.Boolean(required=True)
     activities = NAMES
-    reasoning = f.String(required=True, validate=TEXT)
+    reasoning = Text(decisions.TEXT_LIMIT, required=True, multiline=True)
 
 
 class DeathNoticeDecision(Schema):
@@ -192,7 +190,7 @@ def check_suppression():
 
 
 class LiftAnnouncement(Schema):
-    reason = f.String(required=True, validate=TEXT)
+    reason = Text(decisions.TEXT_LIMIT, required=True, multiline=True)
 
 
 @bp.post("/requests/<ref>/restriction/lift")

@@ -30,8 +30,7 @@ PREFIX = "/api/v1"
 VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 #: the characters `Text` refuses (Unicode Cc, Zl, Zp), less what a multi-line text may hold
-ONE_LINE_REFUSED = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
-MULTILINE_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+ONE_LINE_REFUSED, MULTILINE_REFUSED = apidoc.ONE_LINE_REFUSED, apidoc.MULTILINE_REFUSED
 
 
 def document(app: Flask) -> dict:

@@ -17,7 +17,7 @@ from dsr.models import DataRequest, StaffRole, Task
 from dsr.operations import InvalidTransition
 from dsr.web import schemas
 from dsr.web.api import ApiError, handle_api_error
-from dsr.web.apidoc import NOT_FOUND, documented
+from dsr.web.apidoc import NOT_FOUND, ONE_LINE_QUERY, documented
 from dsr.web.auth import token_required
 
 bp = Blueprint("staff_api", __name__, url_prefix="/api/v1")
@@ -78,13 +78,13 @@ FILTERS = [
     query_parameter(
         "q",
         "Text searched in the reference, the email and the name, whatever the case.",
-        {"type": "string", "maxLength": caseload.MAX_SEARCH},
+        {"type": "string", "maxLength": caseload.MAX_SEARCH, "pattern": ONE_LINE_QUERY},
     ),
     query_parameter(
         "assignee",
         "`mine`: assigned to the token's account; `none`: to nobody; or a staff member's email "
         "(an address no account has matches nothing).",
-        {"type": "string", "maxLength": caseload.MAX_SEARCH},
+        {"type": "string", "maxLength": caseload.MAX_SEARCH, "pattern": ONE_LINE_QUERY},
     ),
     query_parameter(
         "due",

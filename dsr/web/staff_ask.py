@@ -19,6 +19,7 @@ from dsr.models import DataRequest
 from dsr.release import answer
 from dsr.web.auth import role_required
 from dsr.web.staff import HANDLER, back_to, bp, request_or_404
+from dsr.web.staff_forms import plain_text
 
 
 class AskForm(FlaskForm):
@@ -27,6 +28,7 @@ class AskForm(FlaskForm):
         validators=[
             DataRequired(_l("Write the question for the person.")),
             Length(max=asking.TEXT_LIMIT),
+            plain_text,
         ],
     )
 

@@ -10,7 +10,17 @@ from wtforms import (
     SelectChoice,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from workflows.fields import CONTROL, forbidden_characters
+
+
+def plain_text(form, field) -> None:
+    """A free text without control characters (line breaks and tabs allowed): what the
+    person reads, and what PostgreSQL can store (no NUL)."""
+    if field.data and forbidden_characters(field.data, multiline=True):
+        raise ValidationError(CONTROL)
+
 
 #: longest handler's note on a manual task
 NOTE_LIMIT = 2000
