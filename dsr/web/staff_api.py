@@ -112,8 +112,7 @@ FILTERS = [
     parameters=FILTERS,
     responses={
         200: ("One page.", schemas.RequestList),
-        422: "A filter has a value that means nothing, or is not one of these; `fields` "
-        "names it.",
+        422: "A filter has a value that means nothing, or is not one of these; `fields` names it.",
     },
 )
 @token_required(VIEWER)
