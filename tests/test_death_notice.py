@@ -120,6 +120,7 @@ def test_camilles_directive_to_erase_is_carried_out_after_her_death(
     letter = letter_in(archive, "post-mortem-report.docx")
     assert "Camille Durand" in letter and "Effacer mes données" in letter
     assert "L123-22" in letter  # the accounting legal hold
+    assert "certaines données du défunt" in letter and "vos données" not in letter
     assert "decision.death_notice" in kinds(engine, ref)
 
 
